@@ -1,0 +1,102 @@
+"""The Flask application: the clock page, the JSON API and the health probe."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask, Response, current_app, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from moscow_time.clock import MoscowTime, moscow_time
+
+#: Everything the page loads comes from this origin; nothing may frame it.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+        "object-src 'none'",
+    )
+)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # For browsers that predate CSP frame-ancestors.
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), geolocation=(), microphone=()",
+}
+
+# A time is stale the moment it is sent; no cache may keep it.
+NO_STORE = "no-store"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Create and configure an instance of the app.
+
+    ``config`` overrides the defaults; tests pass ``CLOCK`` to pin the time.
+    """
+    app = Flask(__name__)
+    app.config.from_mapping(CLOCK=utc_now)
+    if config is not None:
+        app.config.update(config)
+
+    app.add_url_rule("/", view_func=index)
+    app.add_url_rule("/api/time", view_func=api_time)
+    app.add_url_rule("/healthz", view_func=healthz)
+    app.register_error_handler(HTTPException, http_error)
+    app.after_request(add_security_headers)
+    return app
+
+
+def now() -> MoscowTime:
+    clock: Callable[[], datetime] = current_app.config["CLOCK"]
+    return moscow_time(clock())
+
+
+def index() -> Response:
+    response = Response(render_template("index.html", t=now()))
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+def api_time() -> Response:
+    response = jsonify(now().as_dict())
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+def healthz() -> Response:
+    # Cheap on purpose: probes call it every few seconds.
+    response = jsonify(status="ok")
+    response.headers["Cache-Control"] = NO_STORE
+    return response
+
+
+def http_error(error: HTTPException) -> tuple[Response | str, int]:
+    code = error.code or 500
+    if not isinstance(error, InternalServerError):
+        # Flask has already logged a 500 with its traceback; log the rest here.
+        # %r keeps a path with control characters on one log line.
+        current_app.logger.warning(
+            "%s %r -> %d %s", request.method, request.path, code, error.name
+        )
+    if request.path.startswith("/api/"):
+        return jsonify(error=error.name, status=code), code
+    return render_template("error.html", code=code, name=error.name), code
+
+
+def add_security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
