@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import filecmp
+import functools
 import os
+import sys
 import tempfile
 from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tools import images
 
 nox.needs_version = ">=2025.02.09"
 nox.options.default_venv_backend = "venv"
@@ -17,10 +23,11 @@ ROOT = Path(__file__).resolve().parent
 PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 VERSION: str = PYPROJECT["project"]["version"]
 
-LINT_PATHS = ["moscow_time", "tests", "noxfile.py"]
+LINT_PATHS = ["moscow_time", "tests", "tools", "noxfile.py"]
 UNIT_TESTS = ["tests", "--ignore=tests/integration"]
 
 RUNTIME_LOCK = "requirements.txt"
+BUILD_LOCK = "requirements-build.txt"
 DEV_LOCK = "requirements-dev.txt"
 #: Each lock and the file it is compiled from. Order matters: the dev lock is
 #: constrained by the runtime lock, so that one is compiled first.
@@ -119,3 +126,123 @@ def serve(session: nox.Session) -> None:
     """Serve the app locally on http://127.0.0.1:5000 (args go to the server)."""
     install_locked(session, RUNTIME_LOCK)
     session.run("python", "-m", "moscow_time", *session.posargs)
+
+
+# ---- Images ------------------------------------------------------------------
+
+
+def image_options(session: nox.Session) -> argparse.Namespace:
+    """Options shared by the sessions that build images."""
+    parser = argparse.ArgumentParser(prog=f"nox -s {session.name} --")
+    parser.add_argument(
+        "--builder",
+        choices=images.BUILDERS,
+        help=f"default: ${images.BUILDER_ENV}, else the first of buildah, podman, docker found",
+    )
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help=f"build on local stand-in bases (also: {images.OFFLINE_ENV}=1)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="rebuild every layer")
+    return parser.parse_args(session.posargs)
+
+
+def runner(session: nox.Session) -> images.Runner:
+    return functools.partial(session.run, external=True)
+
+
+def pick_builder(session: nox.Session, requested: str | None) -> images.Builder:
+    try:
+        builder = images.pick_builder(requested)
+    except images.BuildError as error:
+        session.error(str(error))
+    if not builder.reproducible:
+        session.warn(
+            f"{builder.name} builds are not bit-for-bit reproducible here; "
+            "use --builder buildah (or podman) for reproducible image IDs"
+        )
+    return builder
+
+
+def build_bases(session: nox.Session, builder: images.Builder) -> dict[str, str]:
+    """Make both stand-in bases from Debian packages; return their IDs."""
+    run, epoch = runner(session), images.source_date_epoch()
+    tarballs, ids = {}, {}
+    for base in images.BASES.values():
+        session.log(f"making the {base.name} stand-in from Debian {images.SUITE} packages")
+        tarballs[base.name] = images.build_rootfs(run, base, epoch=epoch)
+        ids[base.name] = images.build_base(run, builder, base, tarballs[base.name], epoch=epoch)
+    images.write_bases_lock(tarballs)
+    rows = [["base", "stand-in", "rootfs.tar sha256", "image ID"]]
+    for name, base in images.BASES.items():
+        rows.append([name, base.standin, images.sha256_file(tarballs[name])[:16], ids[name][:19]])
+    session.log("stand-in bases (package versions in build/bases.lock):\n" + images.table(rows))
+    return ids
+
+
+@nox.session(python=False, default=False)
+def bases(session: nox.Session) -> None:
+    """Build the stand-in base images from Debian packages (no registry needed)."""
+    options = image_options(session)
+    build_bases(session, pick_builder(session, options.builder))
+
+
+def resolve_bases(session: nox.Session, builder: images.Builder, offline: bool) -> dict[str, str]:
+    """Which image each base build arg names, making or pulling it as needed."""
+    if offline:
+        missing = [b for b in images.BASES.values() if builder.image_id(b.standin) is None]
+        if missing:
+            session.log("stand-in bases missing: building them first (as `nox -s bases`)")
+            build_bases(session, builder)
+        return {name: base.standin for name, base in images.BASES.items()}
+    for base in images.BASES.values():
+        if builder.image_id(base.upstream) is None and not builder.pull(
+            runner(session), base.upstream
+        ):
+            session.error(
+                f"cannot pull {base.upstream}. Without a registry, build on stand-ins "
+                f"made from Debian packages: {images.OFFLINE_ENV}=1 nox -s build"
+            )
+    return {name: base.upstream for name, base in images.BASES.items()}
+
+
+@nox.session(default=True)
+def build(session: nox.Session) -> None:
+    """Build moscow-time:slim and :distroless from the lock, with no network inside."""
+    options = image_options(session)
+    builder = pick_builder(session, options.builder)
+    offline = images.is_offline(options.offline)
+    # pip, pinned in the build lock, downloads the wheelhouse on the host.
+    install_locked(session, BUILD_LOCK)
+    run = runner(session)
+    images.download_wheelhouse(run, python="python", arch=images.machine_arch())
+    bases = resolve_bases(session, builder, offline)
+    epoch, revision = images.source_date_epoch(), images.git_revision()
+    built = [
+        images.build_variant(
+            run,
+            builder,
+            variant,
+            bases,
+            epoch=epoch,
+            revision=revision,
+            version=VERSION,
+            no_cache=options.no_cache,
+        )
+        for variant in images.VARIANTS.values()
+    ]
+    images.write_images_json(built, builder, epoch)
+    rows = [["image", "base", "size", "image ID"]]
+    for b in built:
+        rows.append(
+            [
+                b.tags[0],
+                b.base,
+                images.human_size(images.image_size(builder, b.tags[0])),
+                b.image_id,
+            ]
+        )
+    session.log(f"built with {builder.name} (SOURCE_DATE_EPOCH={epoch}):\n" + images.table(rows))
+    if not builder.reproducible:
+        session.warn(f"{builder.name} output is not reproducible; buildah's is")

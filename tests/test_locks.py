@@ -19,7 +19,9 @@ LOCKS = {
     "requirements-dev.txt": "requirements-dev.in",
 }
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)")
-MACHINE_SPECIFIC = re.compile(r"--(extra-)?index-url|--find-links|^-f |file:/|^\s*/|\s/(opt|home|tmp|root)/")
+MACHINE_SPECIFIC = re.compile(
+    r"--(extra-)?index-url|--find-links|^-f |file:/|^\s*/|\s/(opt|home|tmp|root)/"
+)
 
 
 def pins(lock: str) -> dict[str, tuple[str, list[str]]]:

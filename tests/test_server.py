@@ -200,3 +200,29 @@ def test_busy_port_is_reported_in_one_line(served: Served) -> None:
     assert process.returncode == 1
     assert f"cannot listen on 127.0.0.1:{served.port}" in stderr
     assert "Traceback" not in stderr
+
+
+def test_healthcheck_passes_against_a_healthy_server(served: Served) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "moscow_time.healthcheck"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": str(served.port)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_healthcheck_fails_when_nothing_answers(served: Served) -> None:
+    served.stop()
+    result = subprocess.run(
+        [sys.executable, "-m", "moscow_time.healthcheck"],
+        cwd=ROOT,
+        env={**os.environ, "PORT": str(served.port)},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "unhealthy:" in result.stderr

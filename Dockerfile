@@ -1,0 +1,96 @@
+# moscow-time on python:3.13-slim (Debian 13), running as appuser (10001).
+#
+# Build it with `nox -s build`: it downloads the hash-pinned wheels into
+# build/wheelhouse/ on the host, then builds with no network. Its sibling,
+# Dockerfile.distroless, differs only in the runtime stage.
+
+# Pin by digest in production (docs/docker-best-practices.md shows how);
+# `MOSCOW_TIME_OFFLINE=1 nox -s build` passes a stand-in built from Debian.
+ARG PYTHON_IMAGE=python:3.13-slim-trixie
+# The Python both stages must run: the wheels and the bytecode are cp313.
+ARG PYTHON_VERSION=3.13
+
+# ---- builder: install the lock into /opt/moscow-time, offline -------------
+FROM ${PYTHON_IMAGE} AS builder
+ARG PYTHON_VERSION
+# A wrong base must fail here, not at import time in production.
+RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'builder runs Python {got}, the wheels are for {want}')"]
+
+# Dependencies before source, so a code change reuses this layer. The
+# wheelhouse holds exactly the locked wheels for this Python and CPU.
+COPY requirements.txt requirements-build.txt /tmp/locks/
+COPY build/wheelhouse/ /tmp/wheelhouse/
+# pip itself is pinned in requirements-build.txt and run from its wheel, after
+# checking the wheel against that hash; the base's pip (if any) is not used.
+# It then installs every wheel by name (so no direct_url.json), hash-checked,
+# with no index and no dependency resolution; --no-compile because bytecode
+# is compiled below, deterministically.
+RUN set -eu; \
+    set -- /tmp/wheelhouse/pip-*.whl; pip_wheel=$1; \
+    pip_hash=$(sha256sum "$pip_wheel"); pip_hash=${pip_hash%% *}; \
+    grep -q "sha256:$pip_hash" /tmp/locks/requirements-build.txt \
+      || { echo "$pip_wheel does not match requirements-build.txt" >&2; exit 1; }; \
+    python3 "$pip_wheel/pip" install --no-index --find-links /tmp/wheelhouse \
+      --require-hashes --no-deps --only-binary :all: --no-compile --no-cache-dir \
+      --disable-pip-version-check --target /opt/moscow-time/lib \
+      -r /tmp/locks/requirements.txt; \
+    rm -rf /opt/moscow-time/lib/bin; \
+    python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/lib
+
+# The app last: editing it rebuilds only from here on.
+COPY moscow_time/ /opt/moscow-time/app/moscow_time/
+RUN ["python3", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "/opt/moscow-time/app"]
+
+# ---- runtime ----------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ARG PYTHON_VERSION
+RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'runtime runs Python {got}, the wheels are for {want}')"]
+
+# appuser, 10001:10001, with no login shell and no home to write to. The
+# entries are written directly rather than by useradd, whose shadow dates
+# and log files would differ from build to build. The base's pip goes too:
+# nothing at run time installs anything.
+RUN set -eu; \
+    echo 'appuser:x:10001:10001:moscow-time:/nonexistent:/usr/sbin/nologin' >>/etc/passwd; \
+    echo 'appuser:x:10001:' >>/etc/group; \
+    echo 'appuser:!:::::::' >>/etc/shadow; \
+    rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
+      /usr/local/lib/python3*/site-packages/pip-*.dist-info
+
+# Root-owned and read-only to the app.
+COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
+COPY --from=builder /opt/moscow-time/app/ /opt/moscow-time/app/
+
+# Listen on every interface of the container. Bytecode is precompiled and the
+# filesystem may be read-only, so never write it; logs reach `docker logs` at
+# once, even if the process dies; the working directory never joins sys.path.
+ENV HOST=0.0.0.0 \
+    PORT=5000 \
+    PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PYTHONSAFEPATH=1 \
+    LANG=C.UTF-8
+WORKDIR /opt/moscow-time
+# Numeric, so Kubernetes' runAsNonRoot can verify it.
+USER 10001:10001
+EXPOSE 5000
+# No shell, curl or wget needed: Python asks /healthz itself.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
+    CMD ["/usr/local/bin/python3", "-m", "moscow_time.healthcheck"]
+# Python is PID 1 and handles SIGTERM itself (moscow_time/server.py).
+ENTRYPOINT ["/usr/local/bin/python3", "-m", "moscow_time"]
+
+# Labels last: the revision changes with every commit and would otherwise
+# invalidate the layers above. nox -s build supplies these build args.
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=1970-01-01T00:00:00Z
+ARG PYTHON_IMAGE
+LABEL org.opencontainers.image.title="moscow-time" \
+      org.opencontainers.image.description="The current time in Moscow, served by Waitress (slim runtime)" \
+      org.opencontainers.image.source="https://github.com/moscow-time/moscow-time" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.base.name="${PYTHON_IMAGE}"

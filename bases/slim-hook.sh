@@ -1,0 +1,17 @@
+#!/bin/sh
+# mmdebstrap --customize-hook for the python:3.13-slim-trixie stand-in, run as
+#   slim-hook.sh ROOTFS
+set -eu
+root=$1
+
+# The official image keeps Python in /usr/local/bin; the Dockerfiles, and
+# anything copied from them, may rely on those paths.
+ln -sf /usr/bin/python3.13 "$root/usr/local/bin/python3.13"
+ln -sf python3.13 "$root/usr/local/bin/python3"
+ln -sf python3 "$root/usr/local/bin/python"
+
+# No copy of this machine's hostname or resolver (the engine supplies both),
+# and no logs of the install.
+rm -f "$root/etc/hostname" "$root/etc/resolv.conf" "$root/var/log/dpkg.log" \
+  "$root/var/log/alternatives.log" "$root/var/log/bootstrap.log"
+rm -rf "$root/var/log/apt" "$root/var/cache/ldconfig/aux-cache"

@@ -1,0 +1,463 @@
+"""Build the base and app images: the machinery behind `nox -s bases` and `nox -s build`.
+
+Standard library only, so nox can import it before any session venv exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import io
+import json
+import os
+import platform
+import shutil
+import subprocess
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+WHEELHOUSE = BUILD / "wheelhouse"
+BASES_DIR = BUILD / "bases"
+BASES_LOCK = BUILD / "bases.lock"
+IMAGES_JSON = BUILD / "images.json"
+
+#: Debian release of every base, real or stand-in.
+SUITE = "trixie"
+PYTHON_VERSION = "3.13"
+IMAGE_NAME = "moscow-time"
+BUILDERS = ("buildah", "podman", "docker")
+OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
+BUILDER_ENV = "MOSCOW_TIME_BUILDER"
+
+Runner = Callable[..., object]
+
+
+class BuildError(RuntimeError):
+    """A build step failed in a way the user can act on; the message says how."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Base:
+    """A base image: its upstream name and the local stand-in for it."""
+
+    name: str
+    upstream: str
+    standin: str
+    variant: str  # mmdebstrap --variant
+
+    @property
+    def workdir(self) -> Path:
+        return BASES_DIR / self.name
+
+    @property
+    def containerfile(self) -> Path:
+        return ROOT / "bases" / f"{self.name}.Containerfile"
+
+
+BASES = {
+    "slim": Base(
+        name="slim",
+        upstream="python:3.13-slim-trixie",
+        standin="localhost/moscow-time-base/python:3.13-slim-trixie",
+        variant="minbase",
+    ),
+    "distroless": Base(
+        name="distroless",
+        upstream="gcr.io/distroless/python3-debian13:nonroot",
+        standin="localhost/moscow-time-base/distroless-python3-debian13:nonroot",
+        variant="extract",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One of the two app images."""
+
+    name: str
+    dockerfile: str
+    #: Build args naming base images, and which base each one takes.
+    base_args: Mapping[str, str]
+    #: The build arg whose base the runtime stage starts from.
+    runtime_arg: str
+
+    def tag(self, suffix: str = "") -> str:
+        return f"{IMAGE_NAME}:{suffix + '-' if suffix else ''}{self.name}"
+
+
+VARIANTS = {
+    "slim": Variant("slim", "Dockerfile", {"PYTHON_IMAGE": "slim"}, "PYTHON_IMAGE"),
+    "distroless": Variant(
+        "distroless",
+        "Dockerfile.distroless",
+        {"PYTHON_IMAGE": "slim", "DISTROLESS_IMAGE": "distroless"},
+        "DISTROLESS_IMAGE",
+    ),
+}
+
+
+# ---- small helpers ---------------------------------------------------------
+
+
+def capture(*args: str, check: bool = True) -> str:
+    """Run a command and return its stripped stdout."""
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise BuildError(f"`{' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+def docker_running() -> bool:
+    return (
+        have("docker")
+        and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
+    )
+
+
+def source_date_epoch() -> int:
+    """The one source of time: the last commit's, unless SOURCE_DATE_EPOCH is set."""
+    if value := os.environ.get("SOURCE_DATE_EPOCH"):
+        return int(value)
+    return int(capture("git", "-C", str(ROOT), "log", "-1", "--format=%ct"))
+
+
+def git_revision() -> str:
+    return capture("git", "-C", str(ROOT), "rev-parse", "HEAD")
+
+
+def rfc3339(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def machine_arch() -> str:
+    """The CPU the images are built for: the host's, as Debian and wheels name it."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def is_offline(flag: bool = False) -> bool:
+    return flag or os.environ.get(OFFLINE_ENV, "") not in ("", "0")
+
+
+# ---- builders ---------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Builder:
+    """A container builder: buildah, podman or docker."""
+
+    name: str
+
+    @property
+    def reproducible(self) -> bool:
+        # buildah and podman honour --timestamp for every file and date they
+        # write. Docker 20.10's builders cannot; newer BuildKit can, but only
+        # through exporters this engine does not offer, so docker builds are
+        # treated as not reproducible.
+        return self.name in ("buildah", "podman")
+
+    def build(
+        self,
+        run: Runner,
+        *,
+        containerfile: Path,
+        context: Path,
+        tags: Sequence[str],
+        build_args: Mapping[str, str] | None = None,
+        timestamp: int,
+        no_cache: bool = False,
+    ) -> str:
+        """Build with no network; return the image ID."""
+        with tempfile.TemporaryDirectory() as scratch:
+            iidfile = Path(scratch) / "iid"
+            args = [self.name, "build", "--network=none", "--file", str(containerfile)]
+            args += ["--iidfile", str(iidfile)]
+            for tag in tags:
+                args += ["--tag", tag]
+            for key, value in (build_args or {}).items():
+                args += ["--build-arg", f"{key}={value}"]
+            if self.reproducible:
+                args += ["--timestamp", str(timestamp), "--identity-label=false"]
+                # Docker's image format: OCI's has no HEALTHCHECK. --layers
+                # caches steps, as docker build does.
+                args += ["--format=docker", "--layers=true"]
+            if no_cache:
+                args += ["--no-cache"]
+            run(*args, str(context))
+            return iidfile.read_text().strip()
+
+    def image_id(self, image: str) -> str | None:
+        result = subprocess.run(
+            [self.name, "image", "inspect", "--format", "{{.Id}}", image]
+            if self.name != "buildah"
+            else ["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", image],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if result.returncode != 0:
+            return None
+        image_id = result.stdout.strip()
+        return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
+
+    def pull(self, run: Runner, image: str) -> bool:
+        try:
+            run(self.name, "pull", image)
+        except Exception:  # nox raises its own error type for a failed command
+            return False
+        return True
+
+    def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:
+        """Copy images built here into the Docker engine, keeping their IDs."""
+        if self.name == "docker" or not docker_running():
+            return
+        for image in images:
+            # Docker keeps the short name the user will `docker run`.
+            docker_name = (
+                image.removeprefix("localhost/")
+                if "/" not in image.removeprefix("localhost/").split(":")[0]
+                else image
+            )
+            run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
+
+
+def pick_builder(requested: str | None) -> Builder:
+    """The builder asked for, or the first reproducible one installed."""
+    name = requested or os.environ.get(BUILDER_ENV) or ""
+    if name:
+        if name not in BUILDERS:
+            raise BuildError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")
+        if not have(name):
+            raise BuildError(f"builder {name!r} is not installed")
+        return Builder(name)
+    for candidate in BUILDERS:
+        if have(candidate) and (candidate != "docker" or docker_running()):
+            return Builder(candidate)
+    raise BuildError("no container builder found: install buildah, podman or docker")
+
+
+def local_name(builder: Builder, image: str) -> str:
+    """How `image` is named once built: buildah and podman add localhost/."""
+    if builder.name != "docker" and "/" not in image.split(":", maxsplit=1)[0]:
+        return f"localhost/{image}"
+    return image
+
+
+# ---- wheelhouse ---------------------------------------------------------------
+
+
+def download_wheelhouse(run: Runner, *, python: str, arch: str) -> None:
+    """Fetch exactly the locked wheels for the image's Python and CPU."""
+    if WHEELHOUSE.exists():
+        shutil.rmtree(WHEELHOUSE)
+    WHEELHOUSE.mkdir(parents=True)
+    platforms = [f"manylinux_2_{minor}_{arch}" for minor in (17, 28, 34, 39)]
+    platforms += [f"manylinux2014_{arch}"]
+    args = [python, "-m", "pip", "download", "--quiet", "--require-hashes", "--no-deps"]
+    args += ["--only-binary=:all:", "--implementation", "cp", "--python-version", PYTHON_VERSION]
+    args += ["--abi", f"cp{PYTHON_VERSION.replace('.', '')}", "--abi", "abi3", "--abi", "none"]
+    for name in platforms:
+        args += ["--platform", name]
+    args += ["--dest", str(WHEELHOUSE)]
+    args += ["-r", str(ROOT / "requirements.txt"), "-r", str(ROOT / "requirements-build.txt")]
+    run(*args)
+
+
+# ---- bases ----------------------------------------------------------------------
+
+#: apt's and dpkg's own state, which the distroless stand-in must not carry
+#: (mmdebstrap cleans up after itself only once its hooks have run).
+DISTROLESS_LEFTOVERS = (
+    "./etc/apt",
+    "./etc/hostname",
+    "./etc/resolv.conf",
+    "./var/cache/apt",
+    "./var/cache/debconf",
+    "./var/cache/ldconfig",
+    "./var/lib/apt",
+    "./var/lib/dpkg/alternatives",
+    "./var/lib/dpkg/arch",
+    "./var/lib/dpkg/info",
+    "./var/lib/dpkg/status",
+    "./var/lib/dpkg/triggers",
+    "./var/lib/dpkg/updates",
+    "./var/log/apt",
+)
+
+
+def build_rootfs(run: Runner, base: Base, *, epoch: int) -> Path:
+    """Unpack Debian packages into base.workdir/rootfs.tar with mmdebstrap."""
+    if not have("mmdebstrap"):
+        raise BuildError("mmdebstrap is not installed (apt-get install mmdebstrap)")
+    base.workdir.mkdir(parents=True, exist_ok=True)
+    tarball = base.workdir / "rootfs.tar"
+    hooks = ROOT / "bases"
+    args = ["mmdebstrap", "--quiet", f"--variant={base.variant}"]
+    if base.name == "slim":
+        args += ["--include=python3", f'--customize-hook={hooks / "slim-hook.sh"} "$1"']
+    else:
+        package_list = hooks / "distroless-packages.txt"
+        packages = [
+            line.strip()
+            for line in package_list.read_text().splitlines()
+            if line.strip() and not line.startswith("#")
+        ]
+        args += [f"--include={','.join(packages)}"]
+        args += [f'--extract-hook={hooks / "distroless-hook.sh"} "$1" {package_list}']
+    # No mirror argument: mmdebstrap picks Debian's default, and no host name
+    # of ours goes into the repository.
+    args += [SUITE, str(tarball)]
+    run(*args, env={"SOURCE_DATE_EPOCH": str(epoch)})
+    if base.name == "distroless":
+        present = set(capture("tar", "--list", "--file", str(tarball)).splitlines())
+        doomed = [m for m in DISTROLESS_LEFTOVERS if m in present or m + "/" in present]
+        if doomed:
+            run("tar", "--delete", "--file", str(tarball), *doomed)
+    return tarball
+
+
+def package_versions(tarball: Path) -> list[str]:
+    """`name version` for every Debian package in a rootfs tarball."""
+    found: list[str] = []
+    with tarfile.open(tarball) as tar:
+        for member in tar:
+            name = member.name
+            is_status = name == "./var/lib/dpkg/status"
+            is_statusd = name.startswith("./var/lib/dpkg/status.d/") and not name.endswith(
+                ".md5sums"
+            )
+            if not (member.isfile() and (is_status or is_statusd)):
+                continue
+            extracted = tar.extractfile(member)
+            if extracted is None:  # pragma: no cover - isfile() members extract
+                continue
+            text = io.TextIOWrapper(extracted, encoding="utf-8").read()
+            for stanza in text.split("\n\n"):
+                fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+                if "Package" in fields and "Version" in fields:
+                    found.append(f"{fields['Package']} {fields['Version']}")
+    return sorted(found)
+
+
+def write_bases_lock(tarballs: Mapping[str, Path]) -> None:
+    """Record the exact package set of each base, so a drift can be explained."""
+    lines = ["# Debian packages in each base stand-in, written by `nox -s bases`."]
+    for name, tarball in tarballs.items():
+        lines += ["", f"[{name}] rootfs.tar sha256:{sha256_file(tarball)}"]
+        lines += package_versions(tarball)
+    BASES_LOCK.write_text("\n".join(lines) + "\n")
+
+
+def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoch: int) -> str:
+    shutil.copy(base.containerfile, base.workdir / "Containerfile")
+    image_id = builder.build(
+        run,
+        containerfile=base.workdir / "Containerfile",
+        context=base.workdir,
+        tags=[base.standin],
+        timestamp=epoch,
+    )
+    builder.load_into_docker(run, [base.standin])
+    return image_id
+
+
+# ---- app images -----------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    variant: str
+    tags: list[str]
+    base: str
+    image_id: str
+
+
+def build_variant(
+    run: Runner,
+    builder: Builder,
+    variant: Variant,
+    bases: Mapping[str, str],
+    *,
+    epoch: int,
+    revision: str,
+    version: str,
+    no_cache: bool = False,
+) -> Built:
+    short = revision[:12]
+    tags = [variant.tag(), variant.tag(version), variant.tag(short)]
+    build_args = {arg: bases[base_name] for arg, base_name in variant.base_args.items()}
+    build_args |= {
+        "PYTHON_VERSION": PYTHON_VERSION,
+        "VERSION": version,
+        "REVISION": revision,
+        "CREATED": rfc3339(epoch),
+    }
+    image_id = builder.build(
+        run,
+        containerfile=ROOT / variant.dockerfile,
+        context=ROOT,
+        tags=tags,
+        build_args=build_args,
+        timestamp=epoch,
+        no_cache=no_cache,
+    )
+    builder.load_into_docker(run, [local_name(builder, tag) for tag in tags])
+    return Built(variant.name, tags, build_args[variant.runtime_arg], image_id)
+
+
+def image_size(builder: Builder, image: str) -> int | None:
+    engine = "docker" if docker_running() else builder.name
+    if engine == "buildah":
+        engine = "podman" if have("podman") else ""
+    if not engine:
+        return None
+    out = capture(engine, "image", "inspect", "--format", "{{.Size}}", image, check=False)
+    return int(out) if out.isdigit() else None
+
+
+def write_images_json(built: Sequence[Built], builder: Builder, epoch: int) -> None:
+    IMAGES_JSON.parent.mkdir(parents=True, exist_ok=True)
+    IMAGES_JSON.write_text(
+        json.dumps(
+            {
+                "builder": builder.name,
+                "reproducible": builder.reproducible,
+                "source_date_epoch": epoch,
+                "images": [dataclasses.asdict(b) for b in built],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def table(rows: Sequence[Sequence[str]]) -> str:
+    """A plain markdown table: the first row is the header."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [
+        "| " + " | ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) + " |"
+        for row in rows
+    ]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def human_size(size: int | None) -> str:
+    return "?" if size is None else f"{size / 1e6:.1f} MB"
