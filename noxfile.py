@@ -168,7 +168,8 @@ def pick_builder(session: nox.Session, requested: str | None) -> images.Builder:
 def build_bases(session: nox.Session, builder: images.Builder) -> dict[str, str]:
     """Make both stand-in bases from Debian packages; return their IDs."""
     run, epoch = runner(session), images.source_date_epoch()
-    tarballs, ids = {}, {}
+    tarballs: dict[str, Path] = {}
+    ids: dict[str, str] = {}
     for base in images.BASES.values():
         session.log(f"making the {base.name} stand-in from Debian {images.SUITE} packages")
         tarballs[base.name] = images.build_rootfs(run, base, epoch=epoch)
@@ -246,3 +247,61 @@ def build(session: nox.Session) -> None:
     session.log(f"built with {builder.name} (SOURCE_DATE_EPOCH={epoch}):\n" + images.table(rows))
     if not builder.reproducible:
         session.warn(f"{builder.name} output is not reproducible; buildah's is")
+
+
+@nox.session(default=True)
+def reproduce(session: nox.Session) -> None:
+    """Build everything twice from scratch and prove the image IDs are identical."""
+    options = image_options(session)
+    builder = pick_builder(session, options.builder)
+    if not builder.reproducible:
+        session.error("reproduce needs a reproducible builder: --builder buildah or podman")
+    install_locked(session, BUILD_LOCK)
+    run, epoch, revision = runner(session), images.source_date_epoch(), images.git_revision()
+    offline = images.is_offline(options.offline)
+    rows = [["image", "build 1", "build 2", "same"]]
+    mismatches: list[str] = []
+    if offline:
+        # The stand-ins too: two runs over the same mirror content must agree.
+        first, second = build_bases(session, builder), build_bases(session, builder)
+        for name in images.BASES:
+            rows.append(
+                [f"base {name}", first[name], second[name], str(first[name] == second[name])]
+            )
+            if first[name] != second[name]:
+                mismatches.append(f"base {name}")
+    bases = resolve_bases(session, builder, offline)
+    for variant in images.VARIANTS.values():
+        ids = []
+        for _ in range(2):
+            # A fresh wheelhouse and no cache: nothing carries over between builds.
+            images.download_wheelhouse(run, python="python", arch=images.machine_arch())
+            built = images.build_variant(
+                run,
+                builder,
+                variant,
+                bases,
+                epoch=epoch,
+                revision=revision,
+                version=VERSION,
+                no_cache=True,
+                load=False,
+            )
+            ids.append(built.image_id)
+        same = ids[0] == ids[1]
+        rows.append([variant.tag(), ids[0], ids[1], str(same)])
+        layers = [images.diff_ids(builder, image_id) for image_id in ids]
+        for number, pair in enumerate(zip(*layers, strict=False), start=1):
+            rows.append([f"  layer {number}", pair[0][:19], pair[1][:19], str(pair[0] == pair[1])])
+        if not same:
+            mismatches.append(variant.tag())
+            session.log(
+                f"{variant.tag()}: what differs\n"
+                + "\n".join(images.explain_difference(builder, ids[0], ids[1]))
+            )
+        builder.load_into_docker(run, [images.local_name(builder, variant.tag())])
+    session.log(
+        f"two clean builds with {builder.name}, SOURCE_DATE_EPOCH={epoch}:\n" + images.table(rows)
+    )
+    if mismatches:
+        session.error(f"not reproducible: {', '.join(mismatches)}")

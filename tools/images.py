@@ -159,6 +159,13 @@ def is_offline(flag: bool = False) -> bool:
 # ---- builders ---------------------------------------------------------------
 
 
+def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
+    extracted = tar.extractfile(name)
+    if extracted is None:
+        raise BuildError(f"{name} missing from the image archive")
+    return extracted.read()
+
+
 @dataclasses.dataclass(frozen=True)
 class Builder:
     """A container builder: buildah, podman or docker."""
@@ -201,7 +208,56 @@ class Builder:
             if no_cache:
                 args += ["--no-cache"]
             run(*args, str(context))
-            return iidfile.read_text().strip()
+            image_id = iidfile.read_text().strip()
+        if self.reproducible:
+            image_id = self.normalize(image_id, tags)
+        return image_id
+
+    def normalize(self, image_id: str, tags: Sequence[str]) -> str:
+        """Drop the per-build noise that buildah writes into a Docker-format config.
+
+        buildah's Docker format records the ID of its working container (a
+        random number), the intermediate image it committed from, and "FROM
+        <id>" comments naming intermediate images; nothing in the image uses
+        them, but they change the image ID on every build. OCI format has none
+        of them, and no HEALTHCHECK either, so the config is cleaned instead.
+        """
+        with tempfile.TemporaryDirectory() as scratch:
+            raw, clean = Path(scratch) / "raw.tar", Path(scratch) / "clean.tar"
+            capture(self.name, "push", "--quiet", image_id, f"docker-archive:{raw}")
+            with (
+                tarfile.open(raw) as source,
+                tarfile.open(clean, "w", format=tarfile.PAX_FORMAT) as target,
+            ):
+                manifest = json.loads(_read_member(source, "manifest.json"))
+                config = json.loads(_read_member(source, manifest[0]["Config"]))
+                config.pop("container", None)
+                config.pop("parent", None)
+                for entry in config.get("history", []):
+                    if entry.get("comment", "").startswith("FROM "):
+                        del entry["comment"]
+                config_bytes = json.dumps(config, separators=(",", ":")).encode()
+                config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+                manifest[0]["Config"] = config_name
+                manifest[0]["RepoTags"] = None
+                for member in source:
+                    if member.name in ("manifest.json", "repositories") or member.name.endswith(
+                        ".json"
+                    ):
+                        continue
+                    target.addfile(member, source.extractfile(member) if member.isfile() else None)
+                for name, data in (
+                    (config_name, config_bytes),
+                    ("manifest.json", json.dumps(manifest).encode()),
+                ):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    target.addfile(info, io.BytesIO(data))
+            clean_id = "sha256:" + config_name.removesuffix(".json")
+            capture(self.name, "pull", "--quiet", f"docker-archive:{clean}")
+            for tag in tags:
+                capture(self.name, "tag", clean_id, tag)
+        return clean_id
 
     def image_id(self, image: str) -> str | None:
         result = subprocess.run(
@@ -399,6 +455,7 @@ def build_variant(
     revision: str,
     version: str,
     no_cache: bool = False,
+    load: bool = True,
 ) -> Built:
     short = revision[:12]
     tags = [variant.tag(), variant.tag(version), variant.tag(short)]
@@ -418,7 +475,8 @@ def build_variant(
         timestamp=epoch,
         no_cache=no_cache,
     )
-    builder.load_into_docker(run, [local_name(builder, tag) for tag in tags])
+    if load:
+        builder.load_into_docker(run, [local_name(builder, tag) for tag in tags])
     return Built(variant.name, tags, build_args[variant.runtime_arg], image_id)
 
 
@@ -461,3 +519,61 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def human_size(size: int | None) -> str:
     return "?" if size is None else f"{size / 1e6:.1f} MB"
+
+
+# ---- reproducibility ------------------------------------------------------------
+
+
+def diff_ids(builder: Builder, image: str) -> list[str]:
+    """The uncompressed layer digests of an image, bottom first."""
+    if builder.name == "buildah":
+        config = json.loads(capture("buildah", "inspect", "--type", "image", image))
+        return list(config["OCIv1"]["rootfs"]["diff_ids"])
+    out = capture(builder.name, "image", "inspect", "--format", "{{json .RootFS.Layers}}", image)
+    return list(json.loads(out) or [])
+
+
+def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:
+    """Every entry of a layer tarball, with what makes it differ."""
+    listing = {}
+    for member in layer:
+        content = ""
+        if member.isfile():
+            extracted = layer.extractfile(member)
+            if extracted is not None:
+                content = hashlib.sha256(extracted.read()).hexdigest()[:16]
+        listing[member.name] = (
+            f"{member.mode:o} {member.uid}:{member.gid} {member.size} mtime={member.mtime} "
+            f"{member.linkname or content}"
+        )
+    return listing
+
+
+def explain_difference(builder: Builder, first: str, second: str, limit: int = 40) -> list[str]:
+    """Say which files differ between the layers of two builds of an image."""
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        layers: list[list[Path]] = []
+        for index, image in enumerate((first, second)):
+            archive = Path(scratch) / f"{index}.tar"
+            capture(builder.name, "push", "--quiet", image, f"docker-archive:{archive}")
+            unpacked = Path(scratch) / str(index)
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+            manifest = json.loads((unpacked / "manifest.json").read_text())[0]
+            layers.append([unpacked / layer for layer in manifest["Layers"]])
+        for number, (a, b) in enumerate(zip(*layers, strict=False), start=1):
+            with tarfile.open(a) as ta, tarfile.open(b) as tb:
+                left, right = layer_listing(ta), layer_listing(tb)
+            changed = sorted(
+                name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
+            )
+            for name in changed[:limit]:
+                lines.append(f"layer {number}: {name}")
+                lines.append(f"    first:  {left.get(name, '(absent)')}")
+                lines.append(f"    second: {right.get(name, '(absent)')}")
+            if len(changed) > limit:
+                lines.append(f"layer {number}: ... and {len(changed) - limit} more")
+        if len(layers[0]) != len(layers[1]):
+            lines.append(f"layer count differs: {len(layers[0])} vs {len(layers[1])}")
+    return lines
