@@ -48,14 +48,16 @@ RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got 
 
 # appuser, 10001:10001, with no login shell and no home to write to. The
 # entries are written directly rather than by useradd, whose shadow dates
-# and log files would differ from build to build. The base's pip goes too:
-# nothing at run time installs anything.
+# and log files would differ from build to build. The base's pip goes too
+# (nothing at run time installs anything), and so do the setuid and setgid
+# bits of su, passwd, mount and friends: nothing here may gain privileges.
 RUN set -eu; \
     echo 'appuser:x:10001:10001:moscow-time:/nonexistent:/usr/sbin/nologin' >>/etc/passwd; \
     echo 'appuser:x:10001:' >>/etc/group; \
     echo 'appuser:!:::::::' >>/etc/shadow; \
     rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
-      /usr/local/lib/python3*/site-packages/pip-*.dist-info
+      /usr/local/lib/python3*/site-packages/pip-*.dist-info; \
+    find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
 
 # Root-owned and read-only to the app.
 COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
@@ -82,7 +84,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 ENTRYPOINT ["/usr/local/bin/python3", "-m", "moscow_time"]
 
 # Labels last: the revision changes with every commit and would otherwise
-# invalidate the layers above. nox -s build supplies these build args.
+# invalidate the layers above. nox -s build supplies these build args, and
+# the dynamic ones again as --label (buildah's cache ignores a changed arg).
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z

@@ -188,6 +188,7 @@ class Builder:
         context: Path,
         tags: Sequence[str],
         build_args: Mapping[str, str] | None = None,
+        labels: Mapping[str, str] | None = None,
         timestamp: int,
         no_cache: bool = False,
     ) -> str:
@@ -200,6 +201,8 @@ class Builder:
                 args += ["--tag", tag]
             for key, value in (build_args or {}).items():
                 args += ["--build-arg", f"{key}={value}"]
+            for key, value in (labels or {}).items():
+                args += ["--label", f"{key}={value}"]
             if self.reproducible:
                 args += ["--timestamp", str(timestamp), "--identity-label=false"]
                 # Docker's image format: OCI's has no HEALTHCHECK. --layers
@@ -466,12 +469,21 @@ def build_variant(
         "REVISION": revision,
         "CREATED": rfc3339(epoch),
     }
+    # The same values again as --label: buildah 1.28's layer cache reuses a
+    # LABEL step even when the build arg it expands has changed.
+    labels = {
+        "org.opencontainers.image.version": version,
+        "org.opencontainers.image.revision": revision,
+        "org.opencontainers.image.created": build_args["CREATED"],
+        "org.opencontainers.image.base.name": build_args[variant.runtime_arg],
+    }
     image_id = builder.build(
         run,
         containerfile=ROOT / variant.dockerfile,
         context=ROOT,
         tags=tags,
         build_args=build_args,
+        labels=labels,
         timestamp=epoch,
         no_cache=no_cache,
     )

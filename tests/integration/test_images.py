@@ -1,0 +1,200 @@
+"""Every promise of both images, checked by running them as users do."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import tarfile
+import threading
+import time
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from .conftest import Container, Runner, docker
+
+ROOT_PROCESS_STATUS = "print(open('/proc/1/status').read())"
+
+
+def moscow_seconds(text: str) -> int:
+    hours, minutes, seconds = map(int, text.split(":"))
+    return hours * 3600 + minutes * 60 + seconds
+
+
+# ---- time --------------------------------------------------------------------
+
+
+def test_page_and_api_show_moscow_time_within_two_seconds(container: Container) -> None:
+    _, _, html = container.get("/")
+    _, _, body = container.get("/api/time")
+    expected = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow"))
+    shown = re.search(r'id="clock">(\d\d:\d\d:\d\d)<', html)
+    assert shown, html
+    difference = abs(moscow_seconds(shown[1]) - moscow_seconds(f"{expected:%H:%M:%S}"))
+    assert min(difference, 86400 - difference) <= 2
+    data = json.loads(body)
+    assert abs(datetime.fromisoformat(data["iso"]) - expected).total_seconds() <= 2
+    assert data["zone"] == "Europe/Moscow"
+
+
+def test_clock_ignores_the_containers_own_time_zone(start: Runner) -> None:
+    container = start("--env", "TZ=America/New_York")
+    data = json.loads(container.get("/api/time")[2])
+    expected = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow"))
+    assert data["offset_seconds"] == expected.utcoffset().total_seconds()  # type: ignore[union-attr]
+    assert abs(datetime.fromisoformat(data["iso"]) - expected).total_seconds() <= 2
+
+
+# ---- health ------------------------------------------------------------------
+
+
+def test_healthcheck_reports_healthy_within_thirty_seconds(start: Runner) -> None:
+    container = start(wait=False, image_health_timing=True)
+    assert container.wait_until("healthy", within=30) <= 30
+
+
+def test_healthcheck_reports_unhealthy_when_the_app_stops_answering(start: Runner) -> None:
+    container = start("--health-retries", "2", "--health-timeout", "1s")
+    docker("kill", "--signal", "STOP", container.name)  # frozen, not exited
+    container.wait_until("unhealthy", within=30)
+    docker("kill", "--signal", "CONT", container.name)
+
+
+# ---- users ---------------------------------------------------------------------
+
+
+def test_image_and_process_run_as_non_root(container: Container, variant: str) -> None:
+    user = container.inspect()["Config"]["User"]
+    assert user == {"slim": "10001:10001", "distroless": "65532:65532"}[variant]
+    status = container.python(ROOT_PROCESS_STATUS)
+    real, effective, *_ = re.search(r"^Uid:\s+(.*)$", status, re.MULTILINE)[1].split()  # type: ignore[index]
+    assert int(real) != 0
+    assert int(effective) != 0
+
+
+def test_user_name_matches(container: Container, variant: str) -> None:
+    name = container.python("import pwd, os; print(pwd.getpwuid(os.getuid()).pw_name)")
+    assert name == {"slim": "appuser", "distroless": "nonroot"}[variant]
+
+
+def test_image_serves_under_an_arbitrary_uid(start: Runner) -> None:
+    container = start("--user", "12345:0", "--read-only")
+    assert container.get("/healthz")[0] == 200
+
+
+# ---- hardened run --------------------------------------------------------------
+
+
+def test_serves_read_only_without_capabilities_and_writes_nothing(
+    container: Container,
+) -> None:
+    assert container.get("/")[0] == 200
+    assert container.get("/api/time")[0] == 200
+    host_config = container.inspect()["HostConfig"]
+    assert host_config["ReadonlyRootfs"] is True
+    assert host_config["CapDrop"] == ["ALL"]
+    assert host_config.get("Tmpfs") in (None, {})
+    assert docker("diff", container.name) == ""
+
+
+# ---- stop --------------------------------------------------------------------------
+
+
+def test_docker_stop_returns_within_three_seconds(container: Container) -> None:
+    started = time.monotonic()
+    docker("stop", container.name)
+    assert time.monotonic() - started < 3
+    assert container.inspect()["State"]["ExitCode"] == 0
+
+
+def test_request_in_flight_when_docker_stop_arrives_completes(container: Container) -> None:
+    with socket.create_connection(("127.0.0.1", container.port), timeout=10) as client:
+        client.sendall(b"GET /api/time HTTP/1.1\r\nHost: localhost\r\n")
+        time.sleep(0.3)
+        stopper = threading.Thread(target=docker, args=("stop", container.name))
+        stopper.start()
+        time.sleep(0.5)
+        client.sendall(b"Connection: close\r\n\r\n")
+        reply = b""
+        while chunk := client.recv(65536):
+            reply += chunk
+        stopper.join(timeout=10)
+    assert reply.startswith(b"HTTP/1.1 200 OK"), reply
+    assert b'"zone":"Europe/Moscow"' in reply
+    assert container.inspect()["State"]["ExitCode"] == 0
+
+
+# ---- surface ---------------------------------------------------------------------
+
+
+def test_only_port_5000_is_exposed(image: str) -> None:
+    config = json.loads(docker("image", "inspect", image))[0]["Config"]
+    assert list(config["ExposedPorts"]) == ["5000/tcp"]
+
+
+def test_distroless_has_no_shell(image: str, variant: str) -> None:
+    if variant != "distroless":
+        pytest.skip("the slim image keeps Debian's shell by design")
+    result = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", "true"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode != 0
+    assert "no such file or directory" in result.stderr.lower()
+
+
+@pytest.fixture
+def exported(image: str, tmp_path_factory: pytest.TempPathFactory) -> list[tarfile.TarInfo]:
+    """Every entry of the image's filesystem, from `docker export`."""
+    name = docker("create", image)
+    try:
+        archive = tmp_path_factory.mktemp("export") / "rootfs.tar"
+        docker("export", "--output", str(archive), name)
+    finally:
+        docker("rm", name)
+    with tarfile.open(archive) as tar:
+        return tar.getmembers()
+
+
+def test_no_pip_compiler_or_apt_leftovers(exported: list[tarfile.TarInfo]) -> None:
+    forbidden = re.compile(
+        r"(^|/)(pip|pip3|pip-[^/]*\.dist-info|setuptools|wheel)(/|$)"
+        r"|(^|/)bin/(gcc|cc|c\+\+|g\+\+)(-[\d.]+)?$"
+        r"|^var/lib/apt/lists/[^/]+$(?<!lock)"
+        r"|^var/cache/apt/.*\.(deb|bin)$"
+        r"|/__pycache__/.*\.cpython-3\d+\.opt"  # no -O leftovers either
+    )
+    offending = [m.name for m in exported if m.isfile() and forbidden.search(m.name)]
+    assert offending == []
+
+
+def test_no_setuid_or_setgid_files(exported: list[tarfile.TarInfo]) -> None:
+    offending = [m.name for m in exported if m.isfile() and m.mode & 0o6000]
+    assert offending == []
+
+
+def test_app_bytecode_is_precompiled(exported: list[tarfile.TarInfo]) -> None:
+    names = {m.name for m in exported}
+    for module in ("app", "clock", "server", "__main__"):
+        assert f"opt/moscow-time/app/moscow_time/__pycache__/{module}.cpython-313.pyc" in names
+    assert any(n.startswith("opt/moscow-time/lib/flask/__pycache__/") for n in names)
+
+
+def test_labels_are_present_and_name_this_commit(image: str) -> None:
+    labels = json.loads(docker("image", "inspect", image))[0]["Config"]["Labels"]
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert labels["org.opencontainers.image.revision"] == head
+    for key in ("title", "description", "source", "version", "created", "base.name"):
+        assert labels[f"org.opencontainers.image.{key}"], key
+    created = datetime.fromisoformat(labels["org.opencontainers.image.created"])
+    commit_time = int(
+        subprocess.run(
+            ["git", "log", "-1", "--format=%ct"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert created.timestamp() == commit_time
