@@ -24,7 +24,16 @@ PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
 VERSION: str = PYPROJECT["project"]["version"]
 
 LINT_PATHS = ["moscow_time", "tests", "tools", "noxfile.py"]
-UNIT_TESTS = ["tests", "--ignore=tests/integration"]
+CONTAINERFILES = [
+    "Dockerfile",
+    "Dockerfile.distroless",
+    *map(str, sorted(Path("bases").glob("*.Containerfile"))),
+]
+INTEGRATION_TESTS = ["tests/integration"]
+SBOM_DIR = ROOT / "build" / "sbom"
+#: trivy's cache, so its vulnerability database survives between runs.
+TRIVY_CACHE = ROOT / "build" / "trivy-cache"
+UNIT_TESTS = ["tests", "--ignore=tests/integration", "--ignore=tests/scan"]
 
 RUNTIME_LOCK = "requirements.txt"
 BUILD_LOCK = "requirements-build.txt"
@@ -100,12 +109,13 @@ def lock(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """Lint and type-check: ruff check, ruff format --check, mypy."""
+    """Lint: ruff check, ruff format --check, mypy, and hadolint on the Dockerfiles."""
     install_locked(session, RUNTIME_LOCK, DEV_LOCK)
     paths = session.posargs or LINT_PATHS
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy")
+    session.run("hadolint", *CONTAINERFILES)
 
 
 @nox.session
@@ -305,3 +315,116 @@ def reproduce(session: nox.Session) -> None:
     )
     if mismatches:
         session.error(f"not reproducible: {', '.join(mismatches)}")
+
+
+def require_images(session: nox.Session) -> list[str]:
+    """The app images, which must already be built; say how if they are not."""
+    tags = [variant.tag() for variant in images.VARIANTS.values()]
+    if not images.docker_running():
+        session.error("these checks run the images with Docker, and no Docker engine answers")
+    missing = [tag for tag in tags if images.capture("docker", "images", "-q", tag) == ""]
+    if missing:
+        session.error(f"{', '.join(missing)} not built: run `nox -s build` first")
+    return tags
+
+
+@nox.session
+def integration(session: nox.Session) -> None:
+    """Run both images as users do: docker-run tests and container-structure-test."""
+    tags = require_images(session)
+    install_locked(session, RUNTIME_LOCK, DEV_LOCK)
+    for variant, tag in zip(images.VARIANTS, tags, strict=True):
+        session.run(
+            "container-structure-test",
+            "test",
+            "--image",
+            tag,
+            "--config",
+            f"tests/structure/{variant}.yaml",
+        )
+    session.run(
+        "pytest",
+        *(session.posargs or INTEGRATION_TESTS),
+        env={"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")},
+    )
+
+
+def vulnerability_db_ready(session: nox.Session) -> bool:
+    """True if trivy has a vulnerability database, fetching one if it can."""
+    if (TRIVY_CACHE / "db" / "trivy.db").exists():
+        return True
+    try:
+        session.run(
+            "trivy", "image", "--download-db-only", "--timeout", "2m", "--quiet", silent=True
+        )
+    except nox.command.CommandFailed:
+        return False
+    return True
+
+
+@nox.session
+def scan(session: nox.Session) -> None:
+    """Scan with trivy: the repo's config, both images, SBOMs; vulns when it can."""
+    tags = require_images(session)
+    install_locked(session, RUNTIME_LOCK, DEV_LOCK)
+    session.env["TRIVY_CACHE_DIR"] = str(TRIVY_CACHE)
+    offline = ["--skip-check-update", "--skip-db-update"]
+    session.run(
+        "trivy",
+        "config",
+        "--skip-check-update",
+        "--ignorefile",
+        ".trivyignore.yaml",
+        "--skip-dirs",
+        "build",
+        "--skip-dirs",
+        ".nox",
+        "--exit-code",
+        "1",
+        ".",
+    )
+    SBOM_DIR.mkdir(parents=True, exist_ok=True)
+    for variant, tag in zip(images.VARIANTS, tags, strict=True):
+        session.run(
+            "trivy",
+            "image",
+            *offline,
+            "--scanners",
+            "secret,misconfig",
+            "--image-config-scanners",
+            "misconfig,secret",
+            "--exit-code",
+            "1",
+            tag,
+        )
+        session.run(
+            "trivy",
+            "image",
+            *offline,
+            "--format",
+            "cyclonedx",
+            "--output",
+            str(SBOM_DIR / f"{variant}.cdx.json"),
+            tag,
+        )
+    session.run("pytest", "tests/scan")
+    if vulnerability_db_ready(session):
+        for tag in tags:
+            session.run(
+                "trivy",
+                "image",
+                *offline,
+                "--scanners",
+                "vuln",
+                "--severity",
+                "HIGH,CRITICAL",
+                "--ignore-unfixed",
+                "--exit-code",
+                "1",
+                tag,
+            )
+    else:
+        session.warn(
+            "vulnerability scan NOT run: trivy's database cannot be downloaded here "
+            "(see README: Scanning for vulnerabilities)"
+        )

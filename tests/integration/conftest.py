@@ -74,8 +74,8 @@ class Container:
 
     def python(self, code: str) -> str:
         """Run Python inside the container: neither image has a shell."""
-        interpreter = "/usr/bin/python3" if "distroless" in self.image else "/usr/local/bin/python3"
-        return docker("exec", self.name, interpreter, "-c", code)
+        config = json.loads(docker("image", "inspect", self.image))[0]["Config"]
+        return docker("exec", self.name, config["Entrypoint"][0], "-c", code)
 
     def remove(self) -> None:
         if not self.removed:
@@ -87,7 +87,10 @@ def image_for(variant: str) -> str:
     image = f"moscow-time:{variant}"
     if not shutil.which("docker"):
         pytest.fail("docker is not installed: the integration tests run the images with it")
-    if subprocess.run(["docker", "image", "inspect", image], capture_output=True, check=False).returncode:
+    inspected = subprocess.run(
+        ["docker", "image", "inspect", image], capture_output=True, check=False
+    )
+    if inspected.returncode != 0:
         pytest.fail(f"{image} is not built: run `nox -s build` first")
     return image
 
@@ -111,16 +114,21 @@ def start(image: str) -> Iterator[Runner]:
     """Start containers of the image with extra `docker run` options."""
     started: list[Container] = []
 
-    def run(
-        *options: str, wait: bool = True, image_health_timing: bool = False
-    ) -> Container:
+    def run(*options: str, wait: bool = True, image_health_timing: bool = False) -> Container:
         container = Container(f"moscow-time-test-{uuid.uuid4().hex[:12]}", image)
         # The image checks health every 10 s; tests poll faster with the same
         # command, except where the image's own timing is what is tested.
         timing = [] if image_health_timing else ["--health-interval", "1s"]
         docker(
-            "run", "--detach", "--name", container.name, "--publish", "127.0.0.1::5000",
-            *timing, *options, image,
+            "run",
+            "--detach",
+            "--name",
+            container.name,
+            "--publish",
+            "127.0.0.1::5000",
+            *timing,
+            *options,
+            image,
         )
         started.append(container)
         host_port = docker("port", container.name, "5000/tcp").splitlines()[0]

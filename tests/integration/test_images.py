@@ -140,7 +140,9 @@ def test_distroless_has_no_shell(image: str, variant: str) -> None:
         pytest.skip("the slim image keeps Debian's shell by design")
     result = subprocess.run(
         ["docker", "run", "--rm", "--entrypoint", "/bin/sh", image, "-c", "true"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode != 0
     assert "no such file or directory" in result.stderr.lower()
