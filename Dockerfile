@@ -12,6 +12,9 @@ ARG PYTHON_VERSION=3.13
 
 # ---- builder: install the lock into /opt/moscow-time, offline -------------
 FROM ${PYTHON_IMAGE} AS builder
+# Every file's date is the last commit's (nox -s build passes it). Declared
+# first, it keys the layer cache, so no cached layer keeps an older date.
+ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 # A wrong base must fail here, not at import time in production.
 RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'builder runs Python {got}, the wheels are for {want}')"]
@@ -43,6 +46,7 @@ RUN ["python3", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash
 
 # ---- runtime ----------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'runtime runs Python {got}, the wheels are for {want}')"]
 

@@ -62,13 +62,16 @@ class Base:
 BASES = {
     "slim": Base(
         name="slim",
-        upstream="python:3.13-slim-trixie",
+        # Set these variables to pin an upstream base by digest.
+        upstream=os.environ.get("MOSCOW_TIME_PYTHON_IMAGE", "python:3.13-slim-trixie"),
         standin="localhost/moscow-time-base/python:3.13-slim-trixie",
         variant="minbase",
     ),
     "distroless": Base(
         name="distroless",
-        upstream="gcr.io/distroless/python3-debian13:nonroot",
+        upstream=os.environ.get(
+            "MOSCOW_TIME_DISTROLESS_IMAGE", "gcr.io/distroless/python3-debian13:nonroot"
+        ),
         standin="localhost/moscow-time-base/distroless-python3-debian13:nonroot",
         variant="extract",
     ),
@@ -432,6 +435,8 @@ def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoc
         context=base.workdir,
         tags=[base.standin],
         timestamp=epoch,
+        # buildah's cache ignores --timestamp; a base is one quick ADD anyway.
+        no_cache=True,
     )
     builder.load_into_docker(run, [base.standin])
     return image_id
@@ -464,6 +469,7 @@ def build_variant(
     tags = [variant.tag(), variant.tag(version), variant.tag(short)]
     build_args = {arg: bases[base_name] for arg, base_name in variant.base_args.items()}
     build_args |= {
+        "SOURCE_DATE_EPOCH": str(epoch),
         "PYTHON_VERSION": PYTHON_VERSION,
         "VERSION": version,
         "REVISION": revision,

@@ -40,6 +40,7 @@
       `${MONTHS[wall.getUTCMonth()]} ${wall.getUTCFullYear()}`;
     timeEl.dateTime = `${ymd}T${hms}${utcOffset}`;
     document.title = `${hms} in Moscow`;
+    document.documentElement.dataset.ticking = "true";
     // Tick just after the next whole second, so the display never lags.
     clearTimeout(timer);
     timer = setTimeout(render, 1000 - (nowMs % 1000) + 5);

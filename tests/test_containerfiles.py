@@ -1,0 +1,81 @@
+"""Static checks of the Dockerfiles and the build context."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILES = ["Dockerfile", "Dockerfile.distroless"]
+
+
+def instructions(name: str) -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined."""
+    text = re.sub(r"\\\n\s*", " ", (ROOT / name).read_text())
+    pairs = []
+    for line in text.splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            keyword, _, rest = line.strip().partition(" ")
+            pairs.append((keyword.upper(), rest.strip()))
+    return pairs
+
+
+def stage(name: str, stage_name: str) -> list[tuple[str, str]]:
+    """The instructions of one build stage, FROM line excluded."""
+    pairs = instructions(name)
+    starts = [i for i, (keyword, _) in enumerate(pairs) if keyword == "FROM"]
+    for begin, end in zip(starts, [*starts[1:], len(pairs)], strict=True):
+        if pairs[begin][1].endswith(f" AS {stage_name}"):
+            return pairs[begin + 1 : end]
+    raise AssertionError(f"{name} has no {stage_name} stage")
+
+
+def test_the_two_dockerfiles_are_siblings() -> None:
+    for name in DOCKERFILES:
+        froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
+        assert [f.split(" AS ")[1] for f in froms] == ["builder", "runtime"]
+    assert stage(DOCKERFILES[0], "builder") == stage(DOCKERFILES[1], "builder")
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_entrypoint_and_healthcheck_are_exec_form(name: str) -> None:
+    found = dict(instructions(name))
+    entrypoint = json.loads(found["ENTRYPOINT"])
+    assert entrypoint[1:] == ["-m", "moscow_time"]
+    healthcheck = json.loads(found["HEALTHCHECK"].split(" CMD ", 1)[1])
+    assert healthcheck[1:] == ["-m", "moscow_time.healthcheck"]
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_dependencies_are_installed_before_the_source_is_copied(name: str) -> None:
+    lines = [rest for _, rest in instructions(name)]
+    install = next(i for i, rest in enumerate(lines) if "--require-hashes" in rest)
+    source = next(i for i, rest in enumerate(lines) if rest.startswith("moscow_time/"))
+    assert install < source
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_both_stages_check_the_python_version(name: str) -> None:
+    checks = [
+        rest for keyword, rest in instructions(name) if keyword == "RUN" and "version_info" in rest
+    ]
+    assert len(checks) == 2
+
+
+def test_build_context_holds_only_what_the_images_need() -> None:
+    patterns = [
+        line
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line and not line.startswith("#")
+    ]
+    assert patterns[0] == "*"
+    included = {p.removeprefix("!") for p in patterns if p.startswith("!")}
+    assert included == {
+        "moscow_time/",
+        "requirements.txt",
+        "requirements-build.txt",
+        "build/wheelhouse/",
+    }
