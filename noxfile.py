@@ -202,9 +202,19 @@ def bases(session: nox.Session) -> None:
 def resolve_bases(session: nox.Session, builder: images.Builder, offline: bool) -> dict[str, str]:
     """Which image each base build arg names, making or pulling it as needed."""
     if offline:
-        missing = [b for b in images.BASES.values() if builder.image_id(b.standin) is None]
-        if missing:
-            session.log("stand-in bases missing: building them first (as `nox -s bases`)")
+        # Stand-ins carry the commit's date in every file, so ones made for
+        # another commit would give other image IDs than a clean machine's.
+        created = images.rfc3339(images.source_date_epoch())
+        stale = [
+            b.name
+            for b in images.BASES.values()
+            if builder.labels(b.standin).get(images.CREATED_LABEL) != created
+        ]
+        if stale:
+            session.log(
+                f"stand-in bases missing or from another commit ({', '.join(stale)}): "
+                "making them first, as `nox -s bases` does"
+            )
             build_bases(session, builder)
         return {name: base.standin for name, base in images.BASES.items()}
     for base in images.BASES.values():

@@ -33,6 +33,7 @@ IMAGE_NAME = "moscow-time"
 BUILDERS = ("buildah", "podman", "docker")
 OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
 BUILDER_ENV = "MOSCOW_TIME_BUILDER"
+CREATED_LABEL = "org.opencontainers.image.created"
 
 Runner = Callable[..., object]
 
@@ -223,9 +224,11 @@ class Builder:
         """Drop the per-build noise that buildah writes into a Docker-format config.
 
         buildah's Docker format records the ID of its working container (a
-        random number), the intermediate image it committed from, and "FROM
-        <id>" comments naming intermediate images; nothing in the image uses
-        them, but they change the image ID on every build. OCI format has none
+        random number, also as the hostname of images built FROM scratch),
+        the intermediate image it committed from, and "FROM <id>" comments
+        naming intermediate images; nothing in the image uses them (Docker
+        gives every container its own hostname), but they change the image ID
+        on every build. OCI format has none
         of them, and no HEALTHCHECK either, so the config is cleaned instead.
         """
         with tempfile.TemporaryDirectory() as scratch:
@@ -239,6 +242,9 @@ class Builder:
                 config = json.loads(_read_member(source, manifest[0]["Config"]))
                 config.pop("container", None)
                 config.pop("parent", None)
+                for section in ("config", "container_config"):
+                    if config.get(section, {}).get("Hostname"):
+                        config[section]["Hostname"] = ""
                 for entry in config.get("history", []):
                     if entry.get("comment", "").startswith("FROM "):
                         del entry["comment"]
@@ -278,6 +284,19 @@ class Builder:
             return None
         image_id = result.stdout.strip()
         return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
+
+    def labels(self, image: str) -> dict[str, str]:
+        """An image's labels; empty if there is no such image."""
+        if self.name == "buildah":
+            args = ["buildah", "inspect", "--type", "image", image]
+        else:
+            args = [self.name, "image", "inspect", image]
+        result = subprocess.run(args, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            return {}
+        found = json.loads(result.stdout)
+        config = found["OCIv1"]["config"] if self.name == "buildah" else found[0]["Config"]
+        return dict(config.get("Labels") or {})
 
     def pull(self, run: Runner, image: str) -> bool:
         try:
@@ -434,6 +453,7 @@ def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoc
         containerfile=base.workdir / "Containerfile",
         context=base.workdir,
         tags=[base.standin],
+        labels={CREATED_LABEL: rfc3339(epoch)},
         timestamp=epoch,
         # buildah's cache ignores --timestamp; a base is one quick ADD anyway.
         no_cache=True,
@@ -480,7 +500,7 @@ def build_variant(
     labels = {
         "org.opencontainers.image.version": version,
         "org.opencontainers.image.revision": revision,
-        "org.opencontainers.image.created": build_args["CREATED"],
+        CREATED_LABEL: build_args["CREATED"],
         "org.opencontainers.image.base.name": build_args[variant.runtime_arg],
     }
     image_id = builder.build(
