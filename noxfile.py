@@ -13,7 +13,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import images
+from tools import deploy_probe, images
 
 nox.needs_version = ">=2025.02.09"
 nox.options.default_venv_backend = "venv"
@@ -31,9 +31,13 @@ CONTAINERFILES = [
 ]
 INTEGRATION_TESTS = ["tests/integration"]
 SBOM_DIR = ROOT / "build" / "sbom"
+KUSTOMIZE_BASE = "deploy/kubernetes"
+RENDERED_MANIFESTS = ROOT / "build" / "deploy" / "moscow-time.yaml"
+#: The Kubernetes version whose schemas the manifests must satisfy.
+KUBERNETES_VERSION = "1.37.0"
 #: trivy's cache, so its vulnerability database survives between runs.
 TRIVY_CACHE = ROOT / "build" / "trivy-cache"
-UNIT_TESTS = ["tests", "--ignore=tests/integration", "--ignore=tests/scan"]
+UNIT_TESTS = ["tests", *(f"--ignore=tests/{d}" for d in ("integration", "scan", "deploy"))]
 
 RUNTIME_LOCK = "requirements.txt"
 BUILD_LOCK = "requirements-build.txt"
@@ -438,3 +442,63 @@ def scan(session: nox.Session) -> None:
             "vulnerability scan NOT run: trivy's database cannot be downloaded here "
             "(see README: Scanning for vulnerabilities)"
         )
+
+
+# ---- Deployment -----------------------------------------------------------------
+
+
+@nox.session(name="deploy-check")
+def deploy_check(session: nox.Session) -> None:
+    """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
+    install_locked(session, RUNTIME_LOCK, DEV_LOCK)
+    RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
+    rendered = session.run("kubectl", "kustomize", KUSTOMIZE_BASE, silent=True)
+    RENDERED_MANIFESTS.write_text(str(rendered))
+    session.log(f"rendered {KUSTOMIZE_BASE} to {RENDERED_MANIFESTS.relative_to(ROOT)}")
+    session.run(
+        "kubernetes-validate",
+        "--strict",
+        "--quiet",
+        "--kubernetes-version",
+        KUBERNETES_VERSION,
+        str(RENDERED_MANIFESTS),
+    )
+    session.run(
+        "trivy",
+        "config",
+        "--skip-check-update",
+        "--exit-code",
+        "1",
+        str(RENDERED_MANIFESTS.parent),
+        env={"TRIVY_CACHE_DIR": str(TRIVY_CACHE)},
+    )
+    session.run(
+        "trivy",
+        "config",
+        "--skip-check-update",
+        "--exit-code",
+        "1",
+        "compose.yaml",
+        env={"TRIVY_CACHE_DIR": str(TRIVY_CACHE)},
+    )
+    session.run("pytest", *(session.posargs or ["tests/deploy"]))
+
+
+@nox.session(default=False)
+def deploy(session: nox.Session) -> None:
+    """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
+    if problem := deploy_probe.kubeconfig_problem(os.environ):
+        session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
+    install_locked(session, DEV_LOCK)
+    session.run("kubectl", "apply", "--kustomize", KUSTOMIZE_BASE)
+    session.run(
+        "kubectl",
+        "--namespace",
+        "moscow-time",
+        "rollout",
+        "status",
+        "deployment/moscow-time",
+        "--timeout",
+        "120s",
+    )
+    session.run("python", "tools/deploy_probe.py")

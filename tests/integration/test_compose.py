@@ -1,0 +1,87 @@
+"""compose.yaml, brought up with the compose tool this machine has."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import docker, image_for
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the plugin) if present, else `docker-compose`, else None."""
+    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
+    if plugin.returncode == 0:
+        return ["docker", "compose"]
+    if shutil.which("docker-compose"):
+        return ["docker-compose"]
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def project() -> Iterator[tuple[list[str], dict[str, str]]]:
+    """A compose project of compose.yaml on a free port, taken down afterwards."""
+    command = compose_command()
+    if command is None:
+        pytest.skip(
+            "neither `docker compose` nor docker-compose is installed (.ci/run installs it)"
+        )
+    image_for("distroless")
+    base = [
+        *command,
+        "--project-name",
+        f"mt{uuid.uuid4().hex[:8]}",
+        "--file",
+        str(ROOT / "compose.yaml"),
+    ]
+    env = {**os.environ, "MOSCOW_TIME_PORT": str(free_port())}
+    subprocess.run([*base, "up", "--detach"], env=env, check=True, capture_output=True)
+    try:
+        yield base, env
+    finally:
+        subprocess.run(
+            [*base, "down", "--timeout", "5"], env=env, check=False, capture_output=True
+        )
+
+
+def test_compose_serves_the_page_with_the_hardening(
+    project: tuple[list[str], dict[str, str]],
+) -> None:
+    base, env = project
+    (container,) = subprocess.run(
+        [*base, "ps", "--quiet"], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    deadline = time.monotonic() + 60
+    while docker("inspect", "--format", "{{.State.Health.Status}}", container) != "healthy":
+        assert time.monotonic() < deadline, "the compose service never became healthy"
+        time.sleep(1)
+    url = f"http://127.0.0.1:{env['MOSCOW_TIME_PORT']}/"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        assert "Moscow" in response.read().decode()
+    host = docker(
+        "inspect",
+        "--format",
+        "{{.HostConfig.ReadonlyRootfs}} {{.HostConfig.CapDrop}} {{.HostConfig.PidsLimit}}",
+        container,
+    )
+    assert host == "true [ALL] 64"
+    bindings = docker("port", container, "5000/tcp")
+    assert bindings.startswith("127.0.0.1:")
