@@ -444,6 +444,14 @@ def scan(session: nox.Session) -> None:
         )
 
 
+@nox.session(default=False)
+def bench(session: nox.Session) -> None:
+    """Measure size, cold start, throughput, memory and stop time against a baseline."""
+    require_images(session)
+    install_locked(session, RUNTIME_LOCK, DEV_LOCK)
+    session.run("python", "tools/bench.py", *session.posargs)
+
+
 # ---- Deployment -----------------------------------------------------------------
 
 

@@ -202,27 +202,25 @@ def test_busy_port_is_reported_in_one_line(served: Served) -> None:
     assert "Traceback" not in stderr
 
 
-def test_healthcheck_passes_against_a_healthy_server(served: Served) -> None:
-    result = subprocess.run(
+def healthcheck(port: int) -> subprocess.CompletedProcess[str]:
+    """Run the images' HEALTHCHECK command against a local port."""
+    return subprocess.run(
         [sys.executable, "-m", "moscow_time.healthcheck"],
         cwd=ROOT,
-        env={**os.environ, "PORT": str(served.port)},
+        env={**os.environ, "PORT": str(port)},
         capture_output=True,
         text=True,
         check=False,
     )
+
+
+def test_healthcheck_passes_against_a_healthy_server(served: Served) -> None:
+    result = healthcheck(served.port)
     assert result.returncode == 0, result.stderr
 
 
 def test_healthcheck_fails_when_nothing_answers(served: Served) -> None:
     served.stop()
-    result = subprocess.run(
-        [sys.executable, "-m", "moscow_time.healthcheck"],
-        cwd=ROOT,
-        env={**os.environ, "PORT": str(served.port)},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = healthcheck(served.port)
     assert result.returncode == 1
     assert "unhealthy:" in result.stderr
