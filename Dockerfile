@@ -16,6 +16,8 @@ FROM ${PYTHON_IMAGE} AS builder
 # first, it keys the layer cache, so no cached layer keeps an older date.
 ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
+# Bytecode must not depend on hash randomisation (set constants).
+ARG PYTHONHASHSEED=0
 # A wrong base must fail here, not at import time in production.
 RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'builder runs Python {got}, the wheels are for {want}')"]
 
@@ -48,6 +50,7 @@ RUN ["python3", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash
 FROM ${PYTHON_IMAGE} AS runtime
 ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
+ARG PYTHONHASHSEED=0
 RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'runtime runs Python {got}, the wheels are for {want}')"]
 
 # appuser, 10001:10001, with no login shell and no home to write to. The
@@ -78,6 +81,13 @@ ENV HOST=0.0.0.0 \
     PYTHONSAFEPATH=1 \
     LANG=C.UTF-8
 WORKDIR /opt/moscow-time
+# The base's standard library has no usable bytecode (none at all in
+# python:3.13-slim and distroless; Debian's is stamped with mtimes that the
+# image's fixed dates invalidate), and a non-root process cannot write it, so
+# every start would compile the same modules again. Compile exactly the
+# modules the app imports while serving each endpoint, deterministically.
+USER 0:0
+RUN ["python3", "-c", "import importlib.util, py_compile, sys, sysconfig; import moscow_time.__main__, moscow_time.healthcheck; client = moscow_time.create_app().test_client(); [client.get(path) for path in ('/', '/api/time', '/healthz', '/missing', '/static/clock.js')]; stdlib = sysconfig.get_paths()['stdlib'] + '/'; [py_compile.compile(m.__file__, importlib.util.cache_from_source(m.__file__), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH) for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '').startswith(stdlib) and m.__file__.endswith('.py')]"]
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER 10001:10001
 EXPOSE 5000
