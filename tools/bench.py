@@ -236,6 +236,8 @@ def nginx_ceiling(mode: Mode) -> dict[str, float] | None:
         return None
     with tempfile.TemporaryDirectory() as scratch:
         port = free_port()
+        # nginx's workers drop to an unprivileged user, which must read these.
+        Path(scratch).chmod(0o755)
         (Path(scratch) / "www").mkdir()
         (Path(scratch) / "tmp").mkdir()
         body = json.dumps({"iso": dt.datetime.now(dt.UTC).isoformat(), "zone": "Europe/Moscow"})
@@ -350,7 +352,8 @@ def chart(results: dict, path: Path) -> None:  # type: ignore[type-arg]
         axis.bar(names, values, color=colours)
         axis.set_title(title, fontsize=11)
         for index, value in enumerate(values):
-            axis.annotate(f"{value:.3g}", (index, value), ha="center", va="bottom", fontsize=9)
+            label = f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
+            axis.annotate(label, (index, value), ha="center", va="bottom", fontsize=9)
         if reference is not None:
             axis.axhline(reference, color="black", linestyle="--", linewidth=1)
             axis.annotate("python3 -c pass", (2.4, reference), ha="right", va="bottom", fontsize=8)

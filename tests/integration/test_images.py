@@ -200,3 +200,17 @@ def test_labels_are_present_and_name_this_commit(image: str) -> None:
         ).stdout
     )
     assert created.timestamp() == commit_time
+
+
+def test_bytecode_is_unchecked_hash_for_the_app_its_libraries_and_the_stdlib(
+    container: Container,
+) -> None:
+    # PEP 552: the pyc flags word is 1 for hash-based bytecode that is never
+    # checked against its source; timestamp-based bytecode has 0.
+    flags = container.python(
+        "import importlib.util, json, flask, moscow_time.clock\n"
+        "for m in (json, flask, moscow_time.clock):\n"
+        "    with open(importlib.util.cache_from_source(m.__file__), 'rb') as f:\n"
+        "        print(m.__name__, int.from_bytes(f.read(8)[4:], 'little'))"
+    )
+    assert flags.split("\n") == ["json 1", "flask 1", "moscow_time.clock 1"]
