@@ -63,8 +63,12 @@ class Base:
 BASES = {
     "slim": Base(
         name="slim",
-        # Set these variables to pin an upstream base by digest.
-        upstream=os.environ.get("MOSCOW_TIME_PYTHON_IMAGE", "python:3.13-slim-trixie"),
+        # Set these variables to pin an upstream base by digest. Fully
+        # qualified: buildah would take the short "python:…" to mean any
+        # local image whose name ends so, such as the stand-in.
+        upstream=os.environ.get(
+            "MOSCOW_TIME_PYTHON_IMAGE", "docker.io/library/python:3.13-slim-trixie"
+        ),
         standin="localhost/moscow-time-base/python:3.13-slim-trixie",
         variant="minbase",
     ),
