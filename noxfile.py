@@ -207,16 +207,16 @@ def resolve_bases(session: nox.Session, builder: images.Builder, offline: bool) 
     """Which image each base build arg names, making or pulling it as needed."""
     if offline:
         # Stand-ins carry the commit's date in every file, so ones made for
-        # another commit would give other image IDs than a clean machine's.
-        created = images.rfc3339(images.source_date_epoch())
+        # another commit, or from other hooks, would give other image IDs.
+        epoch = images.source_date_epoch()
         stale = [
             b.name
             for b in images.BASES.values()
-            if builder.labels(b.standin).get(images.CREATED_LABEL) != created
+            if not b.expected_labels(epoch).items() <= builder.labels(b.standin).items()
         ]
         if stale:
             session.log(
-                f"stand-in bases missing or from another commit ({', '.join(stale)}): "
+                f"stand-in bases missing or out of date ({', '.join(stale)}): "
                 "making them first, as `nox -s bases` does"
             )
             build_bases(session, builder)

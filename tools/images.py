@@ -34,6 +34,9 @@ BUILDERS = ("buildah", "podman", "docker")
 OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
 BUILDER_ENV = "MOSCOW_TIME_BUILDER"
 CREATED_LABEL = "org.opencontainers.image.created"
+#: Digest of what a stand-in base is made from, so an edited hook or
+#: package list is noticed before the commit that changes the epoch.
+BASE_INPUTS_LABEL = "io.github.moscow-time.base-inputs"
 
 Runner = Callable[..., object]
 
@@ -58,6 +61,16 @@ class Base:
     @property
     def containerfile(self) -> Path:
         return ROOT / "bases" / f"{self.name}.Containerfile"
+
+    def inputs_digest(self) -> str:
+        """sha256 over this base's Containerfile, hook and package list."""
+        digest = hashlib.sha256()
+        for path in sorted((ROOT / "bases").glob(f"{self.name}*")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def expected_labels(self, epoch: int) -> dict[str, str]:
+        return {CREATED_LABEL: rfc3339(epoch), BASE_INPUTS_LABEL: self.inputs_digest()}
 
 
 BASES = {
@@ -457,7 +470,7 @@ def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoc
         containerfile=base.workdir / "Containerfile",
         context=base.workdir,
         tags=[base.standin],
-        labels={CREATED_LABEL: rfc3339(epoch)},
+        labels=base.expected_labels(epoch),
         timestamp=epoch,
         # buildah's cache ignores --timestamp; a base is one quick ADD anyway.
         no_cache=True,
