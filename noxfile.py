@@ -166,6 +166,21 @@ def runner(session: nox.Session) -> images.Runner:
     return functools.partial(session.run, external=True)
 
 
+def variant_builder(
+    session: nox.Session, builder: images.Builder, bases: dict[str, str]
+) -> functools.partial[images.Built]:
+    """Builds one app image at this commit; further options pass through."""
+    return functools.partial(
+        images.build_variant,
+        runner(session),
+        builder,
+        bases=bases,
+        epoch=images.source_date_epoch(),
+        revision=images.git_revision(),
+        version=VERSION,
+    )
+
+
 def pick_builder(session: nox.Session, requested: str | None) -> images.Builder:
     try:
         builder = images.pick_builder(requested)
@@ -242,21 +257,9 @@ def build(session: nox.Session) -> None:
     install_locked(session, BUILD_LOCK)
     run = runner(session)
     images.download_wheelhouse(run, python="python", arch=images.machine_arch())
-    bases = resolve_bases(session, builder, offline)
-    epoch, revision = images.source_date_epoch(), images.git_revision()
-    built = [
-        images.build_variant(
-            run,
-            builder,
-            variant,
-            bases,
-            epoch=epoch,
-            revision=revision,
-            version=VERSION,
-            no_cache=options.no_cache,
-        )
-        for variant in images.VARIANTS.values()
-    ]
+    build_one = variant_builder(session, builder, resolve_bases(session, builder, offline))
+    built = [build_one(v, no_cache=options.no_cache) for v in images.VARIANTS.values()]
+    epoch = images.source_date_epoch()
     images.write_images_json(built, builder, epoch)
     rows = [["image", "base", "size", "image ID"]]
     for b in built:
@@ -281,7 +284,7 @@ def reproduce(session: nox.Session) -> None:
     if not builder.reproducible:
         session.error("reproduce needs a reproducible builder: --builder buildah or podman")
     install_locked(session, BUILD_LOCK)
-    run, epoch, revision = runner(session), images.source_date_epoch(), images.git_revision()
+    run, epoch = runner(session), images.source_date_epoch()
     offline = images.is_offline(options.offline)
     rows = [["image", "build 1", "build 2", "same"]]
     mismatches: list[str] = []
@@ -294,23 +297,13 @@ def reproduce(session: nox.Session) -> None:
             )
             if first[name] != second[name]:
                 mismatches.append(f"base {name}")
-    bases = resolve_bases(session, builder, offline)
+    build_one = variant_builder(session, builder, resolve_bases(session, builder, offline))
     for variant in images.VARIANTS.values():
         ids = []
         for _ in range(2):
             # A fresh wheelhouse and no cache: nothing carries over between builds.
             images.download_wheelhouse(run, python="python", arch=images.machine_arch())
-            built = images.build_variant(
-                run,
-                builder,
-                variant,
-                bases,
-                epoch=epoch,
-                revision=revision,
-                version=VERSION,
-                no_cache=True,
-                load=False,
-            )
+            built = build_one(variant, no_cache=True, load=False)
             ids.append(built.image_id)
         same = ids[0] == ids[1]
         rows.append([variant.tag(), ids[0], ids[1], str(same)])

@@ -51,13 +51,6 @@ FULL = Mode(cold_starts=10, stops=3, warmup_s=3, load_s=15)
 QUICK = Mode(cold_starts=3, stops=1, warmup_s=1, load_s=3)
 
 
-def sh(*args: str, check: bool = True) -> str:
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
-    if check and result.returncode != 0:
-        raise SystemExit(f"bench: `{' '.join(args)}` failed: {result.stderr.strip()}")
-    return result.stdout.strip()
-
-
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -89,7 +82,7 @@ def build_baseline(base: str) -> None:
     shutil.copy(ROOT / "bench" / "seed_app.py", context / "seed_app.py")
     builder = images.Builder("docker")
     builder.build(
-        lambda *args, **_: sh(*args),
+        lambda *args, **_: images.capture(*args),
         containerfile=ROOT / "bench" / "Dockerfile.baseline",
         context=context,
         tags=[BASELINE_TAG],
@@ -99,14 +92,16 @@ def build_baseline(base: str) -> None:
 
 
 def image_size(image: str) -> int:
-    return int(sh("docker", "image", "inspect", "--format", "{{.Size}}", image))
+    return int(images.capture("docker", "image", "inspect", "--format", "{{.Size}}", image))
 
 
 # ---- measurements -------------------------------------------------------------------
 
 
 def start_container(image: str, port: int, *command: str) -> str:
-    return sh("docker", "run", "--detach", "--publish", f"127.0.0.1:{port}:5000", image, *command)
+    return images.capture(
+        "docker", "run", "--detach", "--publish", f"127.0.0.1:{port}:5000", image, *command
+    )
 
 
 def cold_start(image: str) -> float:
@@ -121,18 +116,20 @@ def cold_start(image: str) -> float:
             time.sleep(0.005)
         return time.perf_counter() - started
     finally:
-        sh("docker", "rm", "--force", container)
+        images.capture("docker", "rm", "--force", container)
 
 
 def floor_start(base: str) -> float:
     """Seconds for `docker run` of a bare `python3 -c pass`: the start-up floor."""
     started = time.perf_counter()
-    sh("docker", "run", "--rm", "--entrypoint", "python3", base, "-c", "pass")
+    images.capture("docker", "run", "--rm", "--entrypoint", "python3", base, "-c", "pass")
     return time.perf_counter() - started
 
 
 def memory_mb(container: str) -> float:
-    usage = sh("docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
+    usage = images.capture(
+        "docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", container
+    )
     amount = re.match(r"([\d.]+)\s*([KMG]i?B)", usage)
     if not amount:
         raise SystemExit(f"bench: cannot read memory from {usage!r}")
@@ -155,7 +152,7 @@ def wrk(url: str, seconds: int, during: Callable[[], float] | None = None) -> Lo
     if during is not None:
         sampler = threading.Timer(seconds / 2, lambda: sampled.append(during()))
         sampler.start()
-    out = sh(*command)
+    out = images.capture(*command)
     if sampler is not None:
         sampler.join()
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
@@ -191,7 +188,7 @@ def measure_running(image: str, mode: Mode) -> dict[str, float | None]:
             "rss_load_mb": load.rss_loaded_mb,
         }
     finally:
-        sh("docker", "rm", "--force", container)
+        images.capture("docker", "rm", "--force", container)
 
 
 def stop_time(image: str) -> float:
@@ -202,10 +199,10 @@ def stop_time(image: str) -> float:
         while not answers(f"http://127.0.0.1:{port}/healthz"):
             time.sleep(0.05)
         started = time.perf_counter()
-        sh("docker", "stop", container)
+        images.capture("docker", "stop", container)
         return time.perf_counter() - started
     finally:
-        sh("docker", "rm", "--force", container, check=False)
+        images.capture("docker", "rm", "--force", container, check=False)
 
 
 NGINX_CONF = """
@@ -270,7 +267,7 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    docker = sh("docker", "version", "--format", "{{.Server.Version}}", check=False)
+    docker = images.capture("docker", "version", "--format", "{{.Server.Version}}", check=False)
     return f"{os.cpu_count()} × {cpu}, {platform.system()} {platform.release()}, Docker {docker}"
 
 
@@ -428,4 +425,7 @@ def update_docs(table: str) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except images.BuildError as error:
+        sys.exit(f"bench: {error}")
