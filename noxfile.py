@@ -186,10 +186,10 @@ def pick_builder(session: nox.Session, requested: str | None) -> images.Builder:
         builder = images.pick_builder(requested)
     except images.BuildError as error:
         session.error(str(error))
-    if not builder.reproducible:
+    if reason := builder.why_not_reproducible:
         session.warn(
-            f"{builder.name} builds are not bit-for-bit reproducible here; "
-            "use --builder buildah (or podman) for reproducible image IDs"
+            f"{builder.name} builds are not bit-for-bit reproducible here ({reason}); "
+            "buildah's and podman's are: --builder buildah"
         )
     return builder
 
@@ -273,7 +273,7 @@ def build(session: nox.Session) -> None:
         )
     session.log(f"built with {builder.name} (SOURCE_DATE_EPOCH={epoch}):\n" + images.table(rows))
     if not builder.reproducible:
-        session.warn(f"{builder.name} output is not reproducible; buildah's is")
+        session.warn(f"{builder.name} output is not reproducible here; buildah's is")
 
 
 @nox.session(default=True)
@@ -281,8 +281,8 @@ def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
     options = image_options(session)
     builder = pick_builder(session, options.builder)
-    if not builder.reproducible:
-        session.error("reproduce needs a reproducible builder: --builder buildah or podman")
+    if reason := builder.why_not_reproducible:
+        session.error(f"{builder.name} cannot build reproducibly here ({reason}); use buildah")
     install_locked(session, BUILD_LOCK)
     run, epoch = runner(session), images.source_date_epoch()
     offline = images.is_offline(options.offline)

@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tarfile
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
@@ -25,6 +28,8 @@ WHEELHOUSE = BUILD / "wheelhouse"
 BASES_DIR = BUILD / "bases"
 BASES_LOCK = BUILD / "bases.lock"
 IMAGES_JSON = BUILD / "images.json"
+#: The OCI archives that Docker's BuildKit writes, one per image ID.
+OCI_ARCHIVES = BUILD / "oci"
 
 #: Debian release of every base, real or stand-in.
 SUITE = "trixie"
@@ -34,6 +39,11 @@ BUILDERS = ("buildah", "podman", "docker")
 OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
 BUILDER_ENV = "MOSCOW_TIME_BUILDER"
 CREATED_LABEL = "org.opencontainers.image.created"
+#: Docker 26.0 is the first engine to ship BuildKit 0.13, whose exporters can
+#: set the time of every file in the layers (rewrite-timestamp).
+DOCKER_REWRITE_TIMESTAMP = (26, 0)
+BUILDKIT_REWRITE_TIMESTAMP = (0, 13)
+CONTAINERD_STORE = "io.containerd.snapshotter.v1"
 #: Digest of what a stand-in base is made from, so an edited hook or
 #: package list is noticed before the commit that changes the epoch.
 BASE_INPUTS_LABEL = "io.github.moscow-time.base-inputs"
@@ -180,11 +190,136 @@ def is_offline(flag: bool = False) -> bool:
 # ---- builders ---------------------------------------------------------------
 
 
+def version_tuple(text: str) -> tuple[int, ...]:
+    """(26, 1, 5) from "26.1.5+dfsg1", (0, 13, 2) from "v0.13.2"; () if there is none."""
+    match = re.match(r"v?(\d+(?:\.\d+)*)", text.strip())
+    return tuple(int(part) for part in match.group(1).split(".")) if match else ()
+
+
+def buildkit_version(inspect_output: str) -> str:
+    """The BuildKit version that `docker buildx inspect` reports, if any."""
+    match = re.search(r"^BuildKit version:\s*(\S+)", inspect_output, re.MULTILINE)
+    return match.group(1) if match else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class DockerEngine:
+    """What a Docker engine offers for reproducible builds."""
+
+    version: str
+    buildx: bool
+    #: As buildx reports it. Debian's build says v0.0.0+unknown: then the
+    #: engine version tells which BuildKit it ships.
+    buildkit: str
+    containerd_store: bool
+
+    @classmethod
+    def from_info(cls, info: Mapping[str, Any], *, buildx: bool, buildkit: str) -> DockerEngine:
+        """From `docker info --format '{{json .}}'` and what buildx said."""
+        return cls(
+            version=str(info.get("ServerVersion", "")),
+            buildx=buildx,
+            buildkit=buildkit,
+            containerd_store=["driver-type", CONTAINERD_STORE] in (info.get("DriverStatus") or []),
+        )
+
+    def why_not_reproducible(self) -> str | None:
+        """Why this engine cannot build bit-for-bit, or None if it can."""
+        buildkit = version_tuple(self.buildkit)
+        if buildkit in ((), (0, 0, 0)):
+            too_old = version_tuple(self.version) < DOCKER_REWRITE_TIMESTAMP
+        else:
+            too_old = buildkit < BUILDKIT_REWRITE_TIMESTAMP
+        if too_old:
+            return (
+                f"Docker {self.version} ships a BuildKit older than 0.13, "
+                "which cannot set the time of files in layers"
+            )
+        if not self.buildx:
+            return "the buildx plugin is missing (Debian: apt-get install docker-buildx)"
+        if not self.containerd_store:
+            # Only the OCI exporter takes rewrite-timestamp, and the default
+            # docker driver offers it only on the containerd image store.
+            return (
+                "BuildKit writes reproducible layers only to an OCI archive, which needs the "
+                "containerd image store "
+                '(daemon.json: {"features": {"containerd-snapshotter": true}})'
+            )
+        return None
+
+
+@functools.cache
+def docker_engine() -> DockerEngine | None:
+    """The running Docker engine, or None if none answers."""
+    if not docker_running():
+        return None
+    info = json.loads(capture("docker", "info", "--format", "{{json .}}"))
+    buildx = (
+        subprocess.run(
+            ["docker", "buildx", "version"], capture_output=True, check=False
+        ).returncode
+        == 0
+    )
+    inspected = capture("docker", "buildx", "inspect", check=False) if buildx else ""
+    return DockerEngine.from_info(info, buildx=buildx, buildkit=buildkit_version(inspected))
+
+
 def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    extracted = tar.extractfile(name)
+    try:
+        extracted = tar.extractfile(name)
+    except KeyError:
+        extracted = None
     if extracted is None:
         raise BuildError(f"{name} missing from the image archive")
     return extracted.read()
+
+
+def oci_manifest(read: Callable[[str], bytes]) -> dict[str, Any]:
+    """The image manifest of a one-platform OCI layout; `read` gets a member's bytes."""
+    document = json.loads(read("index.json"))
+    while "manifests" in document:  # an index, perhaps of further indexes
+        digest = document["manifests"][0]["digest"]
+        document = json.loads(read("blobs/" + digest.replace(":", "/")))
+    return dict(document)
+
+
+def archive_config(archive: Path) -> dict[str, Any]:
+    """The image config in a docker-archive or OCI archive."""
+    with tarfile.open(archive) as tar:
+        names = set(tar.getnames())
+        if "manifest.json" in names:
+            entry = json.loads(_read_member(tar, "manifest.json"))[0]
+            return dict(json.loads(_read_member(tar, entry["Config"])))
+        config = oci_manifest(lambda name: _read_member(tar, name))["config"]
+        return dict(json.loads(_read_member(tar, "blobs/" + config["digest"].replace(":", "/"))))
+
+
+def archive_layers(unpacked: Path) -> list[Path]:
+    """The layer tarballs, bottom first, of an unpacked docker-archive or OCI archive."""
+    if (unpacked / "manifest.json").exists():
+        entry = json.loads((unpacked / "manifest.json").read_text())[0]
+        return [unpacked / layer for layer in entry["Layers"]]
+    layers = oci_manifest(lambda name: (unpacked / name).read_bytes())["layers"]
+    return [unpacked / "blobs" / layer["digest"].replace(":", "/") for layer in layers]
+
+
+#: Archives of earlier runs are cleared on the first build of each run.
+_archives_this_run: set[Path] = set()
+
+
+def kept_archive(image_id: str) -> Path:
+    return OCI_ARCHIVES / f"{image_id.removeprefix('sha256:')}.tar"
+
+
+def keep_archive(archive: Path, image_id: str) -> Path:
+    """Move an image archive to OCI_ARCHIVES, named by its image ID."""
+    if not _archives_this_run and OCI_ARCHIVES.exists():
+        shutil.rmtree(OCI_ARCHIVES)
+    OCI_ARCHIVES.mkdir(parents=True, exist_ok=True)
+    kept = kept_archive(image_id)
+    shutil.move(archive, kept)
+    _archives_this_run.add(kept)
+    return kept
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,12 +329,23 @@ class Builder:
     name: str
 
     @property
+    def why_not_reproducible(self) -> str | None:
+        """Why this builder's images differ between builds here, or None."""
+        if self.name != "docker":
+            # buildah and podman honour --timestamp for every file and date
+            # they write.
+            return None
+        engine = docker_engine()
+        return "no Docker engine answers" if engine is None else engine.why_not_reproducible()
+
+    @property
     def reproducible(self) -> bool:
-        # buildah and podman honour --timestamp for every file and date they
-        # write. Docker 20.10's builders cannot; newer BuildKit can, but only
-        # through exporters this engine does not offer, so docker builds are
-        # treated as not reproducible.
-        return self.name in ("buildah", "podman")
+        return self.why_not_reproducible is None
+
+    @property
+    def buildkit(self) -> bool:
+        """True for Docker builds through BuildKit's reproducible OCI exporter."""
+        return self.name == "docker" and self.reproducible
 
     def build(
         self,
@@ -216,15 +362,30 @@ class Builder:
         """Build with no network; return the image ID."""
         with tempfile.TemporaryDirectory() as scratch:
             iidfile = Path(scratch) / "iid"
-            args = [self.name, "build", "--network=none", "--file", str(containerfile)]
+            archive = Path(scratch) / "image.tar"
+            command = ["docker", "buildx", "build"] if self.buildkit else [self.name, "build"]
+            args = [*command, "--network=none", "--file", str(containerfile)]
             args += ["--iidfile", str(iidfile)]
             for tag in tags:
                 args += ["--tag", tag]
+            if self.buildkit:
+                # BuildKit takes this build arg as the time of the config and
+                # history; rewrite-timestamp clamps every file to it too.
+                build_args = {"SOURCE_DATE_EPOCH": str(timestamp), **(build_args or {})}
             for key, value in (build_args or {}).items():
                 args += ["--build-arg", f"{key}={value}"]
             for key, value in (labels or {}).items():
                 args += ["--label", f"{key}={value}"]
-            if self.reproducible:
+            if self.buildkit:
+                # Attestations would describe this build host; the image ID
+                # is the proof, so they stay out of the image.
+                args += ["--provenance=false", "--sbom=false"]
+                names = ",".join(tags)
+                args += [
+                    "--output",
+                    f'type=oci,dest={archive},rewrite-timestamp=true,"name={names}"',
+                ]
+            elif self.reproducible:
                 args += ["--timestamp", str(timestamp), "--identity-label=false"]
                 # Docker's image format: OCI's has no HEALTHCHECK. --layers
                 # caches steps, as docker build does.
@@ -232,10 +393,21 @@ class Builder:
             if no_cache:
                 args += ["--no-cache"]
             run(*args, str(context))
+            # For BuildKit's OCI exporter too, the ID is the config digest.
             image_id = iidfile.read_text().strip()
-        if self.reproducible:
+            if self.buildkit:
+                kept = keep_archive(archive, image_id)
+                run("docker", "load", "--quiet", "--input", str(kept))
+        if self.reproducible and not self.buildkit:
             image_id = self.normalize(image_id, tags)
         return image_id
+
+    def archive(self, image_id: str, destination: Path) -> Path:
+        """The image as a docker-archive or OCI archive, for looking inside."""
+        if self.buildkit:
+            return kept_archive(image_id)
+        capture(self.name, "push", "--quiet", image_id, f"docker-archive:{destination}")
+        return destination
 
     def normalize(self, image_id: str, tags: Sequence[str]) -> str:
         """Drop the per-build noise that buildah writes into a Docker-format config.
@@ -324,6 +496,7 @@ class Builder:
 
     def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:
         """Copy images built here into the Docker engine, keeping their IDs."""
+        # Docker's own builds are in the engine already.
         if self.name == "docker" or not docker_running():
             return
         for image in images:
@@ -581,6 +754,9 @@ def human_size(size: int | None) -> str:
 
 def diff_ids(builder: Builder, image: str) -> list[str]:
     """The uncompressed layer digests of an image, bottom first."""
+    if builder.buildkit:
+        # The containerd image store knows images by manifest, not config, digest.
+        return list(archive_config(kept_archive(image))["rootfs"]["diff_ids"])
     if builder.name == "buildah":
         config = json.loads(capture("buildah", "inspect", "--type", "image", image))
         return list(config["OCIv1"]["rootfs"]["diff_ids"])
@@ -610,13 +786,11 @@ def explain_difference(builder: Builder, first: str, second: str, limit: int = 4
     with tempfile.TemporaryDirectory() as scratch:
         layers: list[list[Path]] = []
         for index, image in enumerate((first, second)):
-            archive = Path(scratch) / f"{index}.tar"
-            capture(builder.name, "push", "--quiet", image, f"docker-archive:{archive}")
+            archive = builder.archive(image, Path(scratch) / f"{index}.tar")
             unpacked = Path(scratch) / str(index)
             with tarfile.open(archive) as tar:
                 tar.extractall(unpacked, filter="data")
-            manifest = json.loads((unpacked / "manifest.json").read_text())[0]
-            layers.append([unpacked / layer for layer in manifest["Layers"]])
+            layers.append(archive_layers(unpacked))
         for number, (a, b) in enumerate(zip(*layers, strict=False), start=1):
             with tarfile.open(a) as ta, tarfile.open(b) as tb:
                 left, right = layer_listing(ta), layer_listing(tb)
