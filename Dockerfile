@@ -42,9 +42,11 @@ RUN set -eu; \
     rm -rf /opt/moscow-time/lib/bin; \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/lib
 
-# The app last: editing it rebuilds only from here on.
+# The app last: editing it rebuilds only from here on. A checkout's file
+# modes follow the host's umask, so they are set here, or the image ID would.
 COPY moscow_time/ /opt/moscow-time/app/moscow_time/
-RUN ["python3", "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", "/opt/moscow-time/app"]
+RUN chmod -R u=rwX,go=rX /opt/moscow-time/app && \
+    python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
 
 # ---- runtime ----------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -5,6 +5,8 @@
 # listed packages, dpkg metadata in status.d/ (which scanners read), the
 # root/nobody/nonroot users, and nothing that runs a shell or a package manager.
 set -eu
+# Files written here get the same modes whatever the caller's umask.
+umask 022
 root=$1
 wanted=$(grep -v '^#' "$2" | grep .)
 archives=$root/var/cache/apt/archives

@@ -2,6 +2,8 @@
 # mmdebstrap --customize-hook for the python:3.13-slim-trixie stand-in, run as
 #   slim-hook.sh ROOTFS
 set -eu
+# Files written here get the same modes whatever the caller's umask.
+umask 022
 root=$1
 
 # The official image keeps Python in /usr/local/bin; the Dockerfiles, and
