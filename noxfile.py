@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import filecmp
 import functools
+import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +39,8 @@ RENDERED_MANIFESTS = ROOT / "build" / "deploy" / "moscow-time.yaml"
 KUBERNETES_VERSION = "1.37.0"
 #: trivy's cache, so its vulnerability database survives between runs.
 TRIVY_CACHE = ROOT / "build" / "trivy-cache"
+#: Where `nox -s verify` checks out the commit whose image IDs were published.
+VERIFY_WORKTREE = ROOT / "build" / "verify"
 UNIT_TESTS = ["tests", *(f"--ignore=tests/{d}" for d in ("integration", "scan", "deploy"))]
 
 RUNTIME_LOCK = "requirements.txt"
@@ -260,7 +264,9 @@ def build(session: nox.Session) -> None:
     build_one = variant_builder(session, builder, resolve_bases(session, builder, offline))
     built = [build_one(v, no_cache=options.no_cache) for v in images.VARIANTS.values()]
     epoch = images.source_date_epoch()
-    images.write_images_json(built, builder, epoch)
+    images.write_images_json(
+        built, builder, epoch=epoch, revision=images.git_revision(), offline=offline
+    )
     rows = [["image", "base", "size", "image ID"]]
     for b in built:
         rows.append(
@@ -322,6 +328,74 @@ def reproduce(session: nox.Session) -> None:
     )
     if mismatches:
         session.error(f"not reproducible: {', '.join(mismatches)}")
+
+
+@nox.session(python=False, default=False)
+def publish(session: nox.Session) -> None:
+    """Write the IDs `nox -s build` printed for this commit to docs/image-ids.json."""
+    if not images.IMAGES_JSON.exists():
+        session.error("nothing built yet: run `MOSCOW_TIME_OFFLINE=1 nox -s build` first")
+    built = json.loads(images.IMAGES_JSON.read_text())
+    head = images.git_revision()
+    problems = []
+    if built["revision"] != head:
+        problems.append(f"the images are of {built['revision'][:12]}, not of HEAD {head[:12]}")
+    if not built["tree_clean"]:
+        problems.append("they were built from uncommitted changes")
+    if not built["reproducible"]:
+        problems.append(f"{built['builder']} did not build them reproducibly")
+    if not built["offline"]:
+        problems.append("they are on upstream bases, which CI cannot pull: build with --offline")
+    if problems:
+        session.error("cannot publish: " + "; ".join(problems))
+    published = images.publication(built, images.BASES_LOCK.read_text())
+    images.PUBLISHED_IDS.write_text(json.dumps(published, indent=2) + "\n")
+    session.log(
+        f"wrote {images.PUBLISHED_IDS.relative_to(ROOT)} for {head[:12]}; commit it, and "
+        "`nox -s verify` on another machine rebuilds that commit and compares"
+    )
+
+
+@nox.session(python=False, default=False)
+def verify(session: nox.Session) -> None:
+    """Rebuild the commit in docs/image-ids.json and compare with its published IDs."""
+    published = json.loads(images.PUBLISHED_IDS.read_text())
+    commit = published["commit"]
+    builder = pick_builder(session, published["builder"])
+    if (version := builder.version()) != published["builder_version"]:
+        session.skip(
+            f"published with {published['builder_version']!r}, this machine has {version!r}: "
+            "IDs are only comparable for the same builder version"
+        )
+    found = images.capture("git", "-C", str(ROOT), "cat-file", "-t", commit, check=False)
+    if found != "commit":
+        session.skip(f"commit {commit[:12]} is not in this clone (a shallow clone?)")
+    worktree = VERIFY_WORKTREE
+    session.run("git", "worktree", "remove", "--force", str(worktree), success_codes=[0, 128])
+    shutil.rmtree(worktree, ignore_errors=True)
+    session.run("git", "worktree", "prune")
+    session.run("git", "worktree", "add", "--detach", str(worktree), commit)
+    # That commit's own noxfile builds it, just as `git checkout` and `nox -s build` would.
+    session.run(
+        "nox",
+        "--noxfile",
+        str(worktree / "noxfile.py"),
+        "--sessions",
+        "build",
+        "--",
+        "--builder",
+        builder.name,
+        *(["--offline"] if published["offline"] else []),
+    )
+    rebuilt_json = json.loads((worktree / "build" / "images.json").read_text())
+    rebuilt = images.publication(rebuilt_json, (worktree / "build" / "bases.lock").read_text())
+    verdict = images.compare_publication(published, rebuilt)
+    report = "\n".join(verdict.lines)
+    session.log(f"{commit[:12]} rebuilt with {version}:\n{report}")
+    if verdict.status == "incomparable":
+        session.skip(verdict.reason)
+    if verdict.status != "same":
+        session.error(f"{commit[:12]} rebuilt here does not give the published image IDs")
 
 
 def require_images(session: nox.Session) -> list[str]:

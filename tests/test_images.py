@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -173,3 +174,75 @@ def test_an_archive_with_no_manifest_is_a_clear_error(tmp_path: Path) -> None:
     broken.write_bytes(tar_bytes({"oci-layout": b"{}"}))
     with pytest.raises(images.BuildError, match=r"index\.json"):
         images.archive_config(broken)
+
+
+# ---- publishing ---------------------------------------------------------------------
+
+BASES_LOCK = "# header\n\n[slim] rootfs.tar sha256:aa\nlibc6 2.41-12\npython3.13 3.13.5-2\n"
+
+
+def images_json(**changes: object) -> dict[str, object]:
+    built = {
+        "builder": "buildah",
+        "builder_version": "buildah version 1.28.2",
+        "reproducible": True,
+        "source_date_epoch": 1795758711,
+        "revision": "4cfa9e21bda4ddd376a97241492187aa4f09e3e3",
+        "tree_clean": True,
+        "offline": True,
+        "arch": "x86_64",
+        "images": [
+            {"variant": "slim", "tags": ["moscow-time:slim"], "image_id": "sha256:51"},
+            {"variant": "distroless", "tags": ["moscow-time:distroless"], "image_id": "sha256:d1"},
+        ],
+    }
+    return built | changes
+
+
+def test_a_publication_names_the_commit_and_each_image_by_its_first_tag() -> None:
+    published = images.publication(images_json(), BASES_LOCK)
+    assert published["commit"] == "4cfa9e21bda4ddd376a97241492187aa4f09e3e3"
+    assert published["images"] == {
+        "moscow-time:slim": "sha256:51",
+        "moscow-time:distroless": "sha256:d1",
+    }
+    assert "libc6 2.41-12" in published["bases_lock"]
+
+
+def test_a_rebuild_with_the_same_ids_is_the_same() -> None:
+    published = images.publication(images_json(), BASES_LOCK)
+    verdict = images.compare_publication(published, dict(published))
+    assert verdict.status == "same"
+    assert any("sha256:51" in line and "True" in line for line in verdict.lines)
+
+
+def test_other_ids_from_the_same_builder_and_packages_differ() -> None:
+    published = images.publication(images_json(), BASES_LOCK)
+    rebuilt = published | {"images": published["images"] | {"moscow-time:slim": "sha256:52"}}
+    verdict = images.compare_publication(published, rebuilt)
+    assert verdict.status == "differs"
+    assert any("sha256:52" in line and "False" in line for line in verdict.lines)
+
+
+def test_other_ids_after_the_mirror_moved_are_incomparable_and_name_the_packages() -> None:
+    published = images.publication(images_json(), BASES_LOCK)
+    moved = BASES_LOCK.replace("libc6 2.41-12", "libc6 2.41-12+deb13u1")
+    rebuilt = images.publication(
+        images_json(images=[{"tags": ["moscow-time:slim"], "image_id": "sha256:52"}]), moved
+    )
+    verdict = images.compare_publication(published, rebuilt)
+    assert verdict.status == "incomparable"
+    assert "mirror moved" in verdict.reason
+    assert "-libc6 2.41-12" in verdict.lines
+    assert "+libc6 2.41-12+deb13u1" in verdict.lines
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("builder_version", "buildah version 1.39.3"), ("arch", "aarch64")]
+)
+def test_another_builder_version_or_cpu_is_incomparable(key: str, value: str) -> None:
+    published = images.publication(images_json(), BASES_LOCK)
+    rebuilt = images.publication(images_json(**{key: value}), BASES_LOCK)
+    verdict = images.compare_publication(published, rebuilt)
+    assert verdict.status == "incomparable"
+    assert value in verdict.reason

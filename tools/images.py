@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import difflib
 import functools
 import hashlib
 import io
@@ -163,6 +164,11 @@ def source_date_epoch() -> int:
 
 def git_revision() -> str:
     return capture("git", "-C", str(ROOT), "rev-parse", "HEAD")
+
+
+def tree_is_clean() -> bool:
+    """True if no tracked file differs from the last commit."""
+    return capture("git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no") == ""
 
 
 def rfc3339(epoch: int) -> str:
@@ -401,6 +407,15 @@ class Builder:
         if self.reproducible and not self.buildkit:
             image_id = self.normalize(image_id, tags)
         return image_id
+
+    def version(self) -> str:
+        """The builder's version: the same version is needed for the same IDs."""
+        if self.name != "docker":
+            return capture(self.name, "--version")
+        engine = docker_engine()
+        server = engine.version if engine else "no engine"
+        buildx = capture("docker", "buildx", "version", check=False) or "no buildx"
+        return f"Docker {server}, {buildx}"
 
     def archive(self, image_id: str, destination: Path) -> Path:
         """The image as a docker-archive or OCI archive, for looking inside."""
@@ -718,14 +733,23 @@ def image_size(builder: Builder, image: str) -> int | None:
     return int(out) if out.isdigit() else None
 
 
-def write_images_json(built: Sequence[Built], builder: Builder, epoch: int) -> None:
+def write_images_json(
+    built: Sequence[Built], builder: Builder, *, epoch: int, revision: str, offline: bool
+) -> None:
+    """What `nox -s build` made, for the sessions after it and for `nox -s publish`."""
     IMAGES_JSON.parent.mkdir(parents=True, exist_ok=True)
     IMAGES_JSON.write_text(
         json.dumps(
             {
                 "builder": builder.name,
+                "builder_version": builder.version(),
                 "reproducible": builder.reproducible,
                 "source_date_epoch": epoch,
+                "revision": revision,
+                # Built from uncommitted changes: the IDs belong to no commit.
+                "tree_clean": tree_is_clean(),
+                "offline": offline,
+                "arch": machine_arch(),
                 "images": [dataclasses.asdict(b) for b in built],
             },
             indent=2,
@@ -806,3 +830,62 @@ def explain_difference(builder: Builder, first: str, second: str, limit: int = 4
         if len(layers[0]) != len(layers[1]):
             lines.append(f"layer count differs: {len(layers[0])} vs {len(layers[1])}")
     return lines
+
+
+# ---- publishing -------------------------------------------------------------------
+
+#: The image IDs of one commit, as built here, for other machines to check.
+PUBLISHED_IDS = ROOT / "docs" / "image-ids.json"
+
+
+def publication(images_json: Mapping[str, Any], bases_lock: str) -> dict[str, Any]:
+    """What a build publishes: its commit, builder, bases and image IDs."""
+    return {
+        "commit": images_json["revision"],
+        "source_date_epoch": images_json["source_date_epoch"],
+        "builder": images_json["builder"],
+        "builder_version": images_json["builder_version"],
+        "offline": images_json["offline"],
+        "arch": images_json["arch"],
+        "images": {image["tags"][0]: image["image_id"] for image in images_json["images"]},
+        # The stand-ins' packages: when the IDs differ, these say whether the
+        # Debian mirror moved in between.
+        "bases_lock": bases_lock.splitlines() if images_json["offline"] else [],
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """How a rebuild compares with what was published."""
+
+    #: "same", "differs", or "incomparable" (another builder, CPU or mirror).
+    status: str
+    #: The table of IDs, and what made them incomparable.
+    lines: list[str]
+    reason: str = ""
+
+
+def compare_publication(published: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> Verdict:
+    """Compare a rebuild of the published commit with the published IDs."""
+    for key in ("builder_version", "arch"):
+        if published[key] != rebuilt[key]:
+            reason = f"published with {key} {published[key]!r}, rebuilt with {rebuilt[key]!r}"
+            return Verdict("incomparable", [reason], reason)
+    rows = [["image", "published", "rebuilt", "same"]]
+    for tag, image_id in published["images"].items():
+        again = rebuilt["images"].get(tag, "(not built)")
+        rows.append([tag, image_id, again, str(image_id == again)])
+    lines = table(rows).splitlines()
+    if published["images"] == rebuilt["images"]:
+        return Verdict("same", lines)
+    if published["bases_lock"] != rebuilt["bases_lock"]:
+        moved = [
+            line
+            for line in difflib.unified_diff(
+                published["bases_lock"], rebuilt["bases_lock"], "published", "rebuilt", lineterm=""
+            )
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        reason = "the Debian mirror moved since publication (build/bases.lock)"
+        return Verdict("incomparable", [*lines, f"{reason}:", *moved], reason)
+    return Verdict("differs", lines)
