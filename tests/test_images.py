@@ -246,3 +246,14 @@ def test_another_builder_version_or_cpu_is_incomparable(key: str, value: str) ->
     verdict = images.compare_publication(published, rebuilt)
     assert verdict.status == "incomparable"
     assert value in verdict.reason
+
+
+def test_the_published_ids_are_of_a_commit_in_this_history() -> None:
+    published = json.loads(images.PUBLISHED_IDS.read_text())
+    if images.capture("git", "rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip("a shallow clone does not hold the published commit")
+    ancestor = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", published["commit"], "HEAD"], check=False
+    )
+    assert ancestor.returncode == 0, f"{published['commit']} is not an ancestor of HEAD"
+    assert set(published["images"]) == {v.tag() for v in images.VARIANTS.values()}
