@@ -375,16 +375,19 @@ def verify(session: nox.Session) -> None:
     shutil.rmtree(worktree, ignore_errors=True)
     session.run("git", "worktree", "prune")
     session.run("git", "worktree", "add", "--detach", str(worktree), commit)
-    # That commit's own noxfile builds it, just as `git checkout` and `nox -s build` would.
+    # That commit's own noxfile builds it, as `git checkout` and `nox -s build` would
+    # on a new machine: the stand-ins too, as this machine may hold them already.
     session.run(
         "nox",
         "--noxfile",
         str(worktree / "noxfile.py"),
         "--sessions",
+        *(["bases"] if published["offline"] else []),
         "build",
         "--",
         "--builder",
         builder.name,
+        "--no-cache",
         *(["--offline"] if published["offline"] else []),
     )
     rebuilt_json = json.loads((worktree / "build" / "images.json").read_text())
