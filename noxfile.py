@@ -185,12 +185,17 @@ def variant_builder(
     )
 
 
-def pick_builder(session: nox.Session, requested: str | None) -> images.Builder:
+def pick_builder(
+    session: nox.Session, requested: str | None, *, reproducible: bool = False
+) -> images.Builder:
+    """The builder to use; one that cannot build reproducibly is a warning, or an error."""
     try:
         builder = images.pick_builder(requested)
     except images.BuildError as error:
         session.error(str(error))
     if reason := builder.why_not_reproducible:
+        if reproducible:
+            session.error(f"{builder.name} cannot build reproducibly here ({reason}); use buildah")
         session.warn(
             f"{builder.name} builds are not bit-for-bit reproducible here ({reason}); "
             "buildah's and podman's are: --builder buildah"
@@ -286,9 +291,7 @@ def build(session: nox.Session) -> None:
 def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
     options = image_options(session)
-    builder = pick_builder(session, options.builder)
-    if reason := builder.why_not_reproducible:
-        session.error(f"{builder.name} cannot build reproducibly here ({reason}); use buildah")
+    builder = pick_builder(session, options.builder, reproducible=True)
     install_locked(session, BUILD_LOCK)
     run, epoch = runner(session), images.source_date_epoch()
     offline = images.is_offline(options.offline)
@@ -361,7 +364,7 @@ def verify(session: nox.Session) -> None:
     """Rebuild the commit in docs/image-ids.json and compare with its published IDs."""
     published = json.loads(images.PUBLISHED_IDS.read_text())
     commit = published["commit"]
-    builder = pick_builder(session, published["builder"])
+    builder = pick_builder(session, published["builder"], reproducible=True)
     if (version := builder.version()) != published["builder_version"]:
         session.skip(
             f"published with {published['builder_version']!r}, this machine has {version!r}: "
