@@ -9,6 +9,7 @@ shared, noisy machine.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -25,7 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,6 +64,16 @@ def answers(url: str) -> bool:
             return response.status == 200
     except (OSError, urllib.error.URLError):
         return False
+
+
+def wait_for(url: str, *, within: float, poll: float) -> bool:
+    """Poll `url` until it answers 200; False if it did not within `within` seconds."""
+    deadline = time.monotonic() + within
+    while not answers(url):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(poll)
+    return True
 
 
 def median_spread(values: Sequence[float]) -> tuple[float, float]:
@@ -110,13 +121,24 @@ def cold_start(image: str) -> float:
     started = time.perf_counter()
     container = start_container(image, port)
     try:
-        while not answers(f"http://127.0.0.1:{port}/healthz"):
-            if time.perf_counter() - started > 30:
-                raise SystemExit(f"bench: {image} did not answer within 30 s")
-            time.sleep(0.005)
+        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.005):
+            raise SystemExit(f"bench: {image} did not answer within 30 s")
         return time.perf_counter() - started
     finally:
         images.capture("docker", "rm", "--force", container)
+
+
+@contextlib.contextmanager
+def serving(image: str) -> Iterator[tuple[str, int]]:
+    """A container of `image` that answers on /healthz, and its port; removed afterwards."""
+    port = free_port()
+    container = start_container(image, port)
+    try:
+        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.05):
+            raise SystemExit(f"bench: {image} did not start")
+        yield container, port
+    finally:
+        images.capture("docker", "rm", "--force", container, check=False)
 
 
 def floor_start(base: str) -> float:
@@ -167,14 +189,7 @@ def wrk(url: str, seconds: int, during: Callable[[], float] | None = None) -> Lo
 
 def measure_running(image: str, mode: Mode) -> dict[str, float | None]:
     """Throughput, latency and memory of one running container."""
-    port = free_port()
-    container = start_container(image, port)
-    try:
-        deadline = time.monotonic() + 30
-        while not answers(f"http://127.0.0.1:{port}/healthz"):
-            if time.monotonic() > deadline:
-                raise SystemExit(f"bench: {image} did not start")
-            time.sleep(0.05)
+    with serving(image) as (container, port):
         time.sleep(1)
         idle = memory_mb(container)
         url = f"http://127.0.0.1:{port}/api/time"
@@ -187,22 +202,14 @@ def measure_running(image: str, mode: Mode) -> dict[str, float | None]:
             "rss_idle_mb": idle,
             "rss_load_mb": load.rss_loaded_mb,
         }
-    finally:
-        images.capture("docker", "rm", "--force", container)
 
 
 def stop_time(image: str) -> float:
     """Seconds `docker stop` takes (Docker's default grace: 10 s, then SIGKILL)."""
-    port = free_port()
-    container = start_container(image, port)
-    try:
-        while not answers(f"http://127.0.0.1:{port}/healthz"):
-            time.sleep(0.05)
+    with serving(image) as (container, _):
         started = time.perf_counter()
         images.capture("docker", "stop", container)
         return time.perf_counter() - started
-    finally:
-        images.capture("docker", "rm", "--force", container, check=False)
 
 
 NGINX_CONF = """
@@ -244,11 +251,8 @@ def nginx_ceiling(mode: Mode) -> dict[str, float] | None:
         server = subprocess.Popen([nginx, "-c", str(conf)], stderr=subprocess.DEVNULL)
         try:
             url = f"http://127.0.0.1:{port}/time.json"
-            deadline = time.monotonic() + 10
-            while not answers(url):
-                if time.monotonic() > deadline:
-                    return None
-                time.sleep(0.05)
+            if not wait_for(url, within=10, poll=0.05):
+                return None
             wrk(url, mode.warmup_s)
             load = wrk(url, mode.load_s)
             return {"rps": load.rps, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms}

@@ -148,11 +148,13 @@ def have(program: str) -> bool:
     return shutil.which(program) is not None
 
 
+def succeeds(*args: str) -> bool:
+    """True if the command exits 0; its output is dropped."""
+    return subprocess.run(args, capture_output=True, check=False).returncode == 0
+
+
 def docker_running() -> bool:
-    return (
-        have("docker")
-        and subprocess.run(["docker", "info"], capture_output=True, check=False).returncode == 0
-    )
+    return have("docker") and succeeds("docker", "info")
 
 
 def source_date_epoch() -> int:
@@ -182,11 +184,8 @@ def machine_arch() -> str:
 
 
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
     with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def is_offline(flag: bool = False) -> bool:
@@ -260,53 +259,64 @@ def docker_engine() -> DockerEngine | None:
     if not docker_running():
         return None
     info = json.loads(capture("docker", "info", "--format", "{{json .}}"))
-    buildx = (
-        subprocess.run(
-            ["docker", "buildx", "version"], capture_output=True, check=False
-        ).returncode
-        == 0
-    )
+    buildx = succeeds("docker", "buildx", "version")
     inspected = capture("docker", "buildx", "inspect", check=False) if buildx else ""
     return DockerEngine.from_info(info, buildx=buildx, buildkit=buildkit_version(inspected))
 
 
-def _read_member(tar: tarfile.TarFile, name: str) -> bytes:
-    try:
-        extracted = tar.extractfile(name)
-    except KeyError:
-        extracted = None
-    if extracted is None:
+#: Reads one member of an image archive, packed or unpacked; None if absent.
+Reader = Callable[[str], bytes | None]
+
+
+def tar_reader(tar: tarfile.TarFile) -> Reader:
+    def read(name: str) -> bytes | None:
+        try:
+            member = tar.extractfile(name)
+        except KeyError:
+            return None
+        return None if member is None else member.read()
+
+    return read
+
+
+def directory_reader(root: Path) -> Reader:
+    return lambda name: (root / name).read_bytes() if (root / name).is_file() else None
+
+
+def _required(read: Reader, name: str) -> bytes:
+    data = read(name)
+    if data is None:
         raise BuildError(f"{name} missing from the image archive")
-    return extracted.read()
+    return data
 
 
-def oci_manifest(read: Callable[[str], bytes]) -> dict[str, Any]:
-    """The image manifest of a one-platform OCI layout; `read` gets a member's bytes."""
-    document = json.loads(read("index.json"))
+def _blob(digest: str) -> str:
+    return "blobs/" + digest.replace(":", "/")
+
+
+def archive_paths(read: Reader) -> tuple[str, list[str]]:
+    """Where the config and the layers (bottom first) are in a docker-archive or OCI layout."""
+    if (docker_manifest := read("manifest.json")) is not None:
+        entry = json.loads(docker_manifest)[0]
+        return entry["Config"], list(entry["Layers"])
+    document = json.loads(_required(read, "index.json"))
     while "manifests" in document:  # an index, perhaps of further indexes
-        digest = document["manifests"][0]["digest"]
-        document = json.loads(read("blobs/" + digest.replace(":", "/")))
-    return dict(document)
+        document = json.loads(_required(read, _blob(document["manifests"][0]["digest"])))
+    return _blob(document["config"]["digest"]), [_blob(x["digest"]) for x in document["layers"]]
 
 
 def archive_config(archive: Path) -> dict[str, Any]:
     """The image config in a docker-archive or OCI archive."""
     with tarfile.open(archive) as tar:
-        names = set(tar.getnames())
-        if "manifest.json" in names:
-            entry = json.loads(_read_member(tar, "manifest.json"))[0]
-            return dict(json.loads(_read_member(tar, entry["Config"])))
-        config = oci_manifest(lambda name: _read_member(tar, name))["config"]
-        return dict(json.loads(_read_member(tar, "blobs/" + config["digest"].replace(":", "/"))))
+        read = tar_reader(tar)
+        config, _ = archive_paths(read)
+        return dict(json.loads(_required(read, config)))
 
 
 def archive_layers(unpacked: Path) -> list[Path]:
     """The layer tarballs, bottom first, of an unpacked docker-archive or OCI archive."""
-    if (unpacked / "manifest.json").exists():
-        entry = json.loads((unpacked / "manifest.json").read_text())[0]
-        return [unpacked / layer for layer in entry["Layers"]]
-    layers = oci_manifest(lambda name: (unpacked / name).read_bytes())["layers"]
-    return [unpacked / "blobs" / layer["digest"].replace(":", "/") for layer in layers]
+    _, layers = archive_paths(directory_reader(unpacked))
+    return [unpacked / layer for layer in layers]
 
 
 #: Archives of earlier runs are cleared on the first build of each run.
@@ -326,6 +336,16 @@ def keep_archive(archive: Path, image_id: str) -> Path:
     shutil.move(archive, kept)
     _archives_this_run.add(kept)
     return kept
+
+
+@dataclasses.dataclass(frozen=True)
+class Inspected:
+    """What a builder's store knows of an image."""
+
+    image_id: str
+    labels: dict[str, str]
+    #: Uncompressed layer digests, bottom first.
+    diff_ids: list[str]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -391,7 +411,7 @@ class Builder:
                     "--output",
                     f'type=oci,dest={archive},rewrite-timestamp=true,"name={names}"',
                 ]
-            elif self.reproducible:
+            elif self.name != "docker":
                 args += ["--timestamp", str(timestamp), "--identity-label=false"]
                 # Docker's image format: OCI's has no HEALTHCHECK. --layers
                 # caches steps, as docker build does.
@@ -404,7 +424,7 @@ class Builder:
             if self.buildkit:
                 kept = keep_archive(archive, image_id)
                 run("docker", "load", "--quiet", "--input", str(kept))
-        if self.reproducible and not self.buildkit:
+        if self.name != "docker":
             image_id = self.normalize(image_id, tags)
         return image_id
 
@@ -436,14 +456,15 @@ class Builder:
         of them, and no HEALTHCHECK either, so the config is cleaned instead.
         """
         with tempfile.TemporaryDirectory() as scratch:
-            raw, clean = Path(scratch) / "raw.tar", Path(scratch) / "clean.tar"
-            capture(self.name, "push", "--quiet", image_id, f"docker-archive:{raw}")
+            raw = self.archive(image_id, Path(scratch) / "raw.tar")
+            clean = Path(scratch) / "clean.tar"
             with (
                 tarfile.open(raw) as source,
                 tarfile.open(clean, "w", format=tarfile.PAX_FORMAT) as target,
             ):
-                manifest = json.loads(_read_member(source, "manifest.json"))
-                config = json.loads(_read_member(source, manifest[0]["Config"]))
+                read = tar_reader(source)
+                manifest = json.loads(_required(read, "manifest.json"))
+                config = json.loads(_required(read, manifest[0]["Config"]))
                 config.pop("container", None)
                 config.pop("parent", None)
                 for section in ("config", "container_config"):
@@ -457,9 +478,8 @@ class Builder:
                 manifest[0]["Config"] = config_name
                 manifest[0]["RepoTags"] = None
                 for member in source:
-                    if member.name in ("manifest.json", "repositories") or member.name.endswith(
-                        ".json"
-                    ):
+                    # manifest.json and the config are rewritten; repositories names tags.
+                    if member.name == "repositories" or member.name.endswith(".json"):
                         continue
                     target.addfile(member, source.extractfile(member) if member.isfile() else None)
                 for name, data in (
@@ -475,32 +495,36 @@ class Builder:
                 capture(self.name, "tag", clean_id, tag)
         return clean_id
 
-    def image_id(self, image: str) -> str | None:
-        result = subprocess.run(
-            [self.name, "image", "inspect", "--format", "{{.Id}}", image]
-            if self.name != "buildah"
-            else ["buildah", "inspect", "--type", "image", "--format", "{{.FromImageID}}", image],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
-            return None
-        image_id = result.stdout.strip()
-        return image_id if image_id.startswith("sha256:") else f"sha256:{image_id}"
-
-    def labels(self, image: str) -> dict[str, str]:
-        """An image's labels; empty if there is no such image."""
+    def inspect(self, image: str) -> Inspected | None:
+        """An image's ID, labels and layers in this builder's store; None if it has none."""
         if self.name == "buildah":
             args = ["buildah", "inspect", "--type", "image", image]
         else:
             args = [self.name, "image", "inspect", image]
         result = subprocess.run(args, capture_output=True, text=True, check=False)
         if result.returncode != 0:
-            return {}
+            return None
         found = json.loads(result.stdout)
-        config = found["OCIv1"]["config"] if self.name == "buildah" else found[0]["Config"]
-        return dict(config.get("Labels") or {})
+        if self.name == "buildah":
+            image_id = found["FromImageID"]
+            config, layers = found["OCIv1"]["config"], found["OCIv1"]["rootfs"]["diff_ids"]
+        else:
+            image_id = found[0]["Id"]
+            config, layers = found[0]["Config"], found[0]["RootFS"].get("Layers")
+        return Inspected(
+            image_id=image_id if image_id.startswith("sha256:") else f"sha256:{image_id}",
+            labels=dict(config.get("Labels") or {}),
+            diff_ids=list(layers or []),
+        )
+
+    def image_id(self, image: str) -> str | None:
+        found = self.inspect(image)
+        return None if found is None else found.image_id
+
+    def labels(self, image: str) -> dict[str, str]:
+        """An image's labels; empty if there is no such image."""
+        found = self.inspect(image)
+        return {} if found is None else found.labels
 
     def pull(self, run: Runner, image: str) -> bool:
         try:
@@ -516,11 +540,8 @@ class Builder:
             return
         for image in images:
             # Docker keeps the short name the user will `docker run`.
-            docker_name = (
-                image.removeprefix("localhost/")
-                if "/" not in image.removeprefix("localhost/").split(":")[0]
-                else image
-            )
+            short = image.removeprefix("localhost/")
+            docker_name = short if "/" not in short.split(":")[0] else image
             run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
 
 
@@ -781,11 +802,10 @@ def diff_ids(builder: Builder, image: str) -> list[str]:
     if builder.buildkit:
         # The containerd image store knows images by manifest, not config, digest.
         return list(archive_config(kept_archive(image))["rootfs"]["diff_ids"])
-    if builder.name == "buildah":
-        config = json.loads(capture("buildah", "inspect", "--type", "image", image))
-        return list(config["OCIv1"]["rootfs"]["diff_ids"])
-    out = capture(builder.name, "image", "inspect", "--format", "{{json .RootFS.Layers}}", image)
-    return list(json.loads(out) or [])
+    found = builder.inspect(image)
+    if found is None:
+        raise BuildError(f"{builder.name} has no image {image}")
+    return found.diff_ids
 
 
 def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:
