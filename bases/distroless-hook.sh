@@ -38,7 +38,7 @@ for package in $wanted; do
 done
 
 # apt's own state stays until mmdebstrap has cleaned up after itself; the
-# bases session then deletes it from the tarball (see noxfile.py).
+# bases session then deletes it from the tarball (tools/bases.py).
 
 # Users as upstream's common/BUILD.bazel writes them.
 cat >"$root/etc/passwd" <<'PASSWD'

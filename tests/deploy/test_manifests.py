@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from tools.project import ROOT
+
 ALLOWED_VOLUME_TYPES = {
     "configMap",
     "csi",

@@ -6,13 +6,14 @@ import json
 import shutil
 import subprocess
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
+
+from tools import loopback
 
 VARIANTS = ["slim", "distroless"]
 HEALTHY_WITHIN_SECONDS = 30
@@ -41,18 +42,13 @@ class Container:
         return f"http://127.0.0.1:{self.port}"
 
     def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], str]:
-        request = urllib.request.Request(self.url + path, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
+        return loopback.get(self.url + path, headers)
 
-    def inspect(self) -> dict:  # type: ignore[type-arg]
-        return json.loads(docker("inspect", self.name))[0]
+    def inspect(self) -> dict[str, Any]:
+        return dict(json.loads(docker("inspect", self.name))[0])
 
     def health(self) -> str:
-        return self.inspect()["State"].get("Health", {}).get("Status", "none")
+        return str(self.inspect()["State"].get("Health", {}).get("Status", "none"))
 
     def wait_until(self, status: str, within: float = HEALTHY_WITHIN_SECONDS) -> float:
         """Wait for a health status; return the seconds it took."""

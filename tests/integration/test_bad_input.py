@@ -11,6 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tools import loopback
+
 from .conftest import Container, Runner, docker
 
 #: Fewer examples than the unit tests: each one is a real HTTP round trip.
@@ -27,10 +29,7 @@ def raw_request(container: Container, data: bytes, *, byte_by_byte: bool = False
                 time.sleep(0.005)
         else:
             client.sendall(data)
-        reply = b""
-        while chunk := client.recv(65536):
-            reply += chunk
-    return reply
+        return loopback.read_until_closed(client)
 
 
 def status_of(reply: bytes) -> int:

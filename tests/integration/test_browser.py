@@ -10,13 +10,18 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from tools.project import ROOT
+
 from .conftest import Container, Runner
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
+
 CHROMIUM = "/usr/bin/chromium"
 SHOTS = ROOT / "build" / "screenshots"
 # Flags for a sandboxed CI machine with no network beyond the registries.
@@ -57,7 +62,7 @@ def served(start: Runner) -> Container:
 
 
 @pytest.fixture
-def browser() -> Iterator[object]:
+def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
@@ -83,8 +88,8 @@ def apart(a: int, b: int) -> int:
     return min(abs(a - b), 86400 - abs(a - b))
 
 
-def test_page_in_a_real_browser(served: Container, browser: object) -> None:
-    page = browser.new_page(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+def test_page_in_a_real_browser(served: Container, browser: Browser) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
     problems: list[str] = []
     page.on(
         "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None

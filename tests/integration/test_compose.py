@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from .conftest import docker, image_for
+from tools.loopback import free_port
+from tools.project import ROOT
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+from .conftest import docker, image_for
 
 
 def compose_command() -> list[str] | None:
@@ -27,12 +26,6 @@ def compose_command() -> list[str] | None:
     if shutil.which("docker-compose"):
         return ["docker-compose"]
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tools import loopback
+
 from .conftest import Container, Runner, docker
 
 ROOT_PROCESS_STATUS = "print(open('/proc/1/status').read())"
@@ -44,7 +46,9 @@ def test_clock_ignores_the_containers_own_time_zone(start: Runner) -> None:
     container = start("--env", "TZ=America/New_York")
     data = json.loads(container.get("/api/time")[2])
     expected = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow"))
-    assert data["offset_seconds"] == expected.utcoffset().total_seconds()  # type: ignore[union-attr]
+    offset = expected.utcoffset()
+    assert offset is not None
+    assert data["offset_seconds"] == offset.total_seconds()
     assert abs(datetime.fromisoformat(data["iso"]) - expected).total_seconds() <= 2
 
 
@@ -70,7 +74,9 @@ def test_image_and_process_run_as_non_root(container: Container, variant: str) -
     user = container.inspect()["Config"]["User"]
     assert user == {"slim": "10001:10001", "distroless": "65532:65532"}[variant]
     status = container.python(ROOT_PROCESS_STATUS)
-    real, effective, *_ = re.search(r"^Uid:\s+(.*)$", status, re.MULTILINE)[1].split()  # type: ignore[index]
+    uids = re.search(r"^Uid:\s+(.*)$", status, re.MULTILINE)
+    assert uids is not None, status
+    real, effective, *_ = uids[1].split()
     assert int(real) != 0
     assert int(effective) != 0
 
@@ -118,9 +124,7 @@ def test_request_in_flight_when_docker_stop_arrives_completes(container: Contain
         stopper.start()
         time.sleep(0.5)
         client.sendall(b"Connection: close\r\n\r\n")
-        reply = b""
-        while chunk := client.recv(65536):
-            reply += chunk
+        reply = loopback.read_until_closed(client)
         stopper.join(timeout=10)
     assert reply.startswith(b"HTTP/1.1 200 OK"), reply
     assert b'"zone":"Europe/Moscow"' in reply

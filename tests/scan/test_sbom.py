@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-SBOM_DIR = ROOT / "build" / "sbom"
+from tools.project import ROOT, SBOM_DIR
 
 
 def components(variant: str) -> list[dict[str, str]]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools.project import ROOT
+
 DOCKERFILES = ["Dockerfile", "Dockerfile.distroless"]
 
 

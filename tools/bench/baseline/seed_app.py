@@ -6,25 +6,25 @@ exists only so `nox -s bench` can measure what our practices improve on.
 
 from datetime import datetime, timedelta, timezone
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
 
 app = Flask(__name__)
 MOSCOW = timezone(timedelta(hours=3))
 
 
 @app.route("/")
-def index():
+def index() -> str:
     return f"<h1>Moscow time: {datetime.now(MOSCOW):%H:%M:%S}</h1>"
 
 
 @app.route("/api/time")
-def api_time():
+def api_time() -> Response:
     now = datetime.now(MOSCOW)
     return jsonify(iso=now.isoformat(), epoch=now.timestamp())
 
 
 @app.route("/healthz")
-def healthz():
+def healthz() -> Response:
     return jsonify(status="ok")
 
 

@@ -6,18 +6,14 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-ROOT = Path(__file__).resolve().parent.parent
-LOCKS = {
-    "requirements.txt": "requirements.in",
-    "requirements-build.txt": "requirements-build.in",
-    "requirements-dev.txt": "requirements-dev.in",
-}
+from tools.project import PIP_LOCKS, ROOT
+
+LOCKS = {pip_lock.lock: pip_lock.source for pip_lock in PIP_LOCKS}
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)")
 MACHINE_SPECIFIC = re.compile(
     r"--(extra-)?index-url|--find-links|^-f |file:/|^\s*/|\s/(opt|home|tmp|root)/"

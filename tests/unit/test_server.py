@@ -14,12 +14,13 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tools import loopback
+from tools.project import ROOT
+
 STOP_BUDGET_SECONDS = 2.0
 
 
@@ -32,12 +33,7 @@ class Served:
         self.port = int(url.rsplit(":", 1)[1])
 
     def get(self, path: str, **headers: str) -> tuple[int, dict[str, str], str]:
-        request = urllib.request.Request(self.url + path, headers=headers)
-        try:
-            with urllib.request.urlopen(request, timeout=5) as response:
-                return response.status, dict(response.headers), response.read().decode()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
+        return loopback.get(self.url + path, headers, timeout=5)
 
     def stop(self, signum: int = signal.SIGTERM) -> tuple[int, float, str]:
         """Send ``signum``; return the exit code, the seconds it took and stderr."""
@@ -102,9 +98,7 @@ def test_request_in_flight_when_the_stop_arrives_still_completes(served: Served)
             socket.create_connection(("127.0.0.1", served.port), timeout=1).close()
         # ... while the request already under way is answered in full.
         client.sendall(b"Connection: close\r\n\r\n")
-        reply = b""
-        while chunk := client.recv(65536):
-            reply += chunk
+        reply = loopback.read_until_closed(client)
     head, _, body = reply.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK")
     assert json.loads(body)["zone"] == "Europe/Moscow"

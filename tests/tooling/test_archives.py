@@ -1,0 +1,126 @@
+"""tools.archives: docker-archives and OCI layouts read alike; buildah's config noise removed."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from tools import archives
+from tools.process import BuildError
+
+
+def tar_bytes(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+LAYERS = [tar_bytes({"etc/os-release": b"trixie\n"}), tar_bytes({"app/main.py": b"print()\n"})]
+DIFF_IDS = [digest(layer) for layer in LAYERS]
+CONFIG = json.dumps({"rootfs": {"type": "layers", "diff_ids": DIFF_IDS}}).encode()
+
+
+def oci_archive(path: Path, *, nested_index: bool) -> Path:
+    """A one-platform OCI layout, as BuildKit's oci exporter writes it."""
+    blobs = {digest(data): data for data in (CONFIG, *LAYERS)}
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "config": {"digest": digest(CONFIG)},
+            "layers": [{"digest": digest(x)} for x in LAYERS],
+        }
+    ).encode()
+    blobs[digest(manifest)] = manifest
+    top = {"manifests": [{"digest": digest(manifest)}]}
+    if nested_index:
+        inner = json.dumps(top).encode()
+        blobs[digest(inner)] = inner
+        top = {"manifests": [{"digest": digest(inner)}]}
+    files = {"index.json": json.dumps(top).encode(), "oci-layout": b'{"imageLayoutVersion":"1"}'}
+    files |= {"blobs/" + d.replace(":", "/"): data for d, data in blobs.items()}
+    path.write_bytes(tar_bytes(files))
+    return path
+
+
+def docker_archive(path: Path) -> Path:
+    """A docker-archive, as `buildah push docker-archive:` writes it."""
+    config_name = digest(CONFIG).removeprefix("sha256:") + ".json"
+    layer_names = [f"{i}/layer.tar" for i in range(len(LAYERS))]
+    manifest = [{"Config": config_name, "RepoTags": None, "Layers": layer_names}]
+    files = {config_name: CONFIG, "manifest.json": json.dumps(manifest).encode()}
+    files |= dict(zip(layer_names, LAYERS, strict=True))
+    path.write_bytes(tar_bytes(files))
+    return path
+
+
+@pytest.fixture(
+    params=["oci", "oci-nested-index", "docker-archive"],
+)
+def archive(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    if request.param == "docker-archive":
+        return docker_archive(tmp_path / "image.tar")
+    return oci_archive(tmp_path / "image.tar", nested_index=request.param == "oci-nested-index")
+
+
+def test_the_config_read_from_an_archive_names_its_layers(archive: Path) -> None:
+    config = archives.archive_config(archive)
+    assert config["rootfs"] == json.loads(CONFIG)["rootfs"]
+
+
+def test_the_layers_of_an_unpacked_archive_come_bottom_first(
+    archive: Path, tmp_path: Path
+) -> None:
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(archive) as tar:
+        tar.extractall(unpacked, filter="data")
+    layers = archives.archive_layers(unpacked)
+    assert [path.read_bytes() for path in layers] == LAYERS
+
+
+def test_an_archive_with_no_manifest_is_a_clear_error(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.tar"
+    broken.write_bytes(tar_bytes({"oci-layout": b"{}"}))
+    with pytest.raises(BuildError, match=r"index\.json"):
+        archives.archive_config(broken)
+
+
+NOISY_CONFIG = {
+    "container": "8f2c",
+    "parent": "sha256:intermediate",
+    "config": {"Hostname": "8f2c", "Labels": {"a": "b"}},
+    "container_config": {"Hostname": "8f2c"},
+    "history": [{"created_by": "ADD rootfs.tar /", "comment": "FROM sha256:1234"}, {"x": 1}],
+    "rootfs": {"type": "layers", "diff_ids": DIFF_IDS},
+}
+
+
+def test_normalizing_drops_buildahs_per_build_noise_and_keeps_the_rest() -> None:
+    clean = archives.normalized_config(NOISY_CONFIG)
+    assert "container" not in clean
+    assert "parent" not in clean
+    assert clean["config"] == {"Hostname": "", "Labels": {"a": "b"}}
+    assert clean["history"] == [{"created_by": "ADD rootfs.tar /"}, {"x": 1}]
+    assert clean["rootfs"] == NOISY_CONFIG["rootfs"]
+    assert NOISY_CONFIG["container"] == "8f2c", "the input is left alone"
+
+
+def test_a_rewritten_archive_is_named_by_its_clean_config(tmp_path: Path) -> None:
+    raw = docker_archive(tmp_path / "raw.tar")
+    image_id = archives.rewrite_docker_archive(raw, tmp_path / "clean.tar")
+    config = archives.archive_config(tmp_path / "clean.tar")
+    encoded = json.dumps(config, separators=(",", ":")).encode()
+    assert image_id == "sha256:" + hashlib.sha256(encoded).hexdigest()
+    assert config["rootfs"]["diff_ids"] == DIFF_IDS

@@ -1,0 +1,124 @@
+"""tools.builders: one class per builder, picked by name or by what is installed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import builders
+from tools.builders.docker import DockerBuildKit, DockerClassic
+from tools.builders.libpod import Buildah, Podman
+from tools.process import BuildError
+
+
+def test_buildah_and_podman_are_reproducible_whatever_docker_is() -> None:
+    assert Buildah().why_not_reproducible is None
+    assert Podman().reproducible
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The builders this test pretends are installed; no Docker engine answers."""
+    present: set[str] = set()
+    monkeypatch.setattr("tools.builders.pick.have", lambda name: name in present)
+    monkeypatch.setattr("tools.engine.docker_running", lambda: False)
+    monkeypatch.setattr("tools.engine.docker_engine", lambda: None)
+    monkeypatch.delenv("MOSCOW_TIME_BUILDER", raising=False)
+    return present
+
+
+def test_the_first_installed_builder_is_picked_in_order_of_preference(installed: set[str]) -> None:
+    installed.update({"podman", "buildah"})
+    assert isinstance(builders.pick_builder(None), Buildah)
+    installed.discard("buildah")
+    assert isinstance(builders.pick_builder(None), Podman)
+
+
+def test_docker_is_not_picked_unasked_when_no_engine_answers(installed: set[str]) -> None:
+    installed.add("docker")
+    with pytest.raises(BuildError, match="no container builder found"):
+        builders.pick_builder(None)
+
+
+def test_the_environment_names_the_builder(
+    installed: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed.update({"podman", "buildah"})
+    monkeypatch.setenv("MOSCOW_TIME_BUILDER", "podman")
+    assert isinstance(builders.pick_builder(None), Podman)
+
+
+@pytest.mark.parametrize(
+    ("requested", "message"),
+    [
+        ("kaniko", "unknown builder 'kaniko': choose one of buildah, podman, docker"),
+        ("podman", "builder 'podman' is not installed"),
+    ],
+)
+def test_a_builder_that_cannot_be_had_is_a_clear_error(
+    installed: set[str], requested: str, message: str
+) -> None:
+    with pytest.raises(BuildError, match=message):
+        builders.pick_builder(requested)
+
+
+def test_docker_without_an_engine_builds_classically_and_says_why(installed: set[str]) -> None:
+    installed.add("docker")
+    builder = builders.pick_builder("docker")
+    assert isinstance(builder, DockerClassic)
+    assert builder.why_not_reproducible == "no Docker engine answers"
+    warning = builders.warning(builder)
+    assert warning is not None
+    assert "--builder buildah" in warning
+
+
+def test_a_reproducible_build_refuses_a_classic_docker(installed: set[str]) -> None:
+    installed.add("docker")
+    with pytest.raises(BuildError, match=r"docker cannot build reproducibly here .*use buildah"):
+        builders.pick_builder("docker", reproducible=True)
+
+
+def test_a_docker_engine_with_buildkit_0_13_gets_the_buildkit_builder(
+    installed: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools.engine import CONTAINERD_STORE, DockerEngine
+
+    installed.add("docker")
+    info = {"ServerVersion": "26.1.5", "DriverStatus": [["driver-type", CONTAINERD_STORE]]}
+    found = DockerEngine.from_info(info, buildx=True, buildkit="v0.13.1")
+    monkeypatch.setattr("tools.engine.docker_engine", lambda: found)
+    builder = builders.pick_builder("docker", reproducible=True)
+    assert isinstance(builder, DockerBuildKit)
+    assert builders.warning(builder) is None
+
+
+def test_buildah_names_unqualified_images_under_localhost() -> None:
+    assert Buildah().local_name("moscow-time:slim") == "localhost/moscow-time:slim"
+    assert Buildah().local_name("docker.io/library/python:3.13") == "docker.io/library/python:3.13"
+    assert DockerClassic("old").local_name("moscow-time:slim") == "moscow-time:slim"
+
+
+def test_a_build_request_turns_off_the_network_and_passes_tags_args_and_labels(
+    tmp_path: Path,
+) -> None:
+    request = builders.BuildRequest(
+        containerfile=tmp_path / "Dockerfile",
+        context=tmp_path,
+        tags=["a:1", "a:2"],
+        timestamp=1,
+        build_args={"X": "1"},
+        labels={"l": "v"},
+        no_cache=True,
+    )
+    args = request.common_args(tmp_path / "iid")
+    assert args[0] == "--network=none"
+    assert args.count("--tag") == 2
+    assert "X=1" in args
+    assert "l=v" in args
+    assert args[-1] == "--no-cache"
+
+
+def test_a_buildkit_image_with_no_kept_archive_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="build it again"):
+        DockerBuildKit().archive("sha256:" + "0" * 64, tmp_path)

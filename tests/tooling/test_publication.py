@@ -1,0 +1,134 @@
+"""tools.publication: what may be published, and how a rebuild compares with it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+from tools import publication
+from tools.process import capture
+from tools.project import PUBLISHED_IDS, VARIANTS
+
+BASES_LOCK = "# header\n\n[slim] rootfs.tar sha256:aa\nlibc6 2.41-12\npython3.13 3.13.5-2\n"
+
+
+def images_json(**changes: object) -> dict[str, object]:
+    built = {
+        "builder": "buildah",
+        "builder_version": "buildah version 1.28.2",
+        "reproducible": True,
+        "source_date_epoch": 1795758711,
+        "revision": "4cfa9e21bda4ddd376a97241492187aa4f09e3e3",
+        "tree_clean": True,
+        "offline": True,
+        "arch": "x86_64",
+        "images": [
+            {"variant": "slim", "tags": ["moscow-time:slim"], "image_id": "sha256:51"},
+            {"variant": "distroless", "tags": ["moscow-time:distroless"], "image_id": "sha256:d1"},
+        ],
+    }
+    return built | changes
+
+
+def test_a_publication_names_the_commit_and_each_image_by_its_first_tag() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    assert published["commit"] == "4cfa9e21bda4ddd376a97241492187aa4f09e3e3"
+    assert published["images"] == {
+        "moscow-time:slim": "sha256:51",
+        "moscow-time:distroless": "sha256:d1",
+    }
+    assert "libc6 2.41-12" in published["bases_lock"]
+
+
+def test_a_rebuild_with_the_same_ids_is_the_same() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    verdict = publication.compare_publication(published, dict(published))
+    assert verdict.status == "same"
+    assert any("sha256:51" in line and "True" in line for line in verdict.lines)
+
+
+def test_other_ids_from_the_same_builder_and_packages_differ() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    rebuilt = published | {"images": published["images"] | {"moscow-time:slim": "sha256:52"}}
+    verdict = publication.compare_publication(published, rebuilt)
+    assert verdict.status == "differs"
+    assert any("sha256:52" in line and "False" in line for line in verdict.lines)
+
+
+def test_other_ids_after_the_mirror_moved_are_incomparable_and_name_the_packages() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    moved = BASES_LOCK.replace("libc6 2.41-12", "libc6 2.41-12+deb13u1")
+    rebuilt = publication.publication(
+        images_json(images=[{"tags": ["moscow-time:slim"], "image_id": "sha256:52"}]), moved
+    )
+    verdict = publication.compare_publication(published, rebuilt)
+    assert verdict.status == "incomparable"
+    assert "mirror moved" in verdict.reason
+    assert "-libc6 2.41-12" in verdict.lines
+    assert "+libc6 2.41-12+deb13u1" in verdict.lines
+
+
+@pytest.mark.parametrize(
+    ("key", "value"), [("builder_version", "buildah version 1.39.3"), ("arch", "aarch64")]
+)
+def test_another_builder_version_or_cpu_is_incomparable(key: str, value: str) -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    rebuilt = publication.publication(images_json(**{key: value}), BASES_LOCK)
+    verdict = publication.compare_publication(published, rebuilt)
+    assert verdict.status == "incomparable"
+    assert value in verdict.reason
+
+
+def test_the_published_ids_are_of_a_commit_in_this_history() -> None:
+    published = json.loads(PUBLISHED_IDS.read_text())
+    if capture("git", "rev-parse", "--is-shallow-repository") == "true":
+        pytest.skip("a shallow clone does not hold the published commit")
+    ancestor = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", published["commit"], "HEAD"], check=False
+    )
+    assert ancestor.returncode == 0, f"{published['commit']} is not an ancestor of HEAD"
+    assert set(published["images"]) == {v.tag() for v in VARIANTS.values()}
+
+
+@pytest.mark.parametrize(
+    ("changes", "problem"),
+    [
+        ({"revision": "0" * 40}, "not of HEAD"),
+        ({"tree_clean": False}, "uncommitted changes"),
+        ({"reproducible": False}, "did not build them reproducibly"),
+        ({"offline": False}, "upstream bases"),
+    ],
+)
+def test_publishing_refuses_images_another_machine_could_not_rebuild(
+    changes: dict[str, object], problem: str
+) -> None:
+    built = images_json(**changes)
+    problems = publication.publish_problems(built, "4cfa9e21bda4ddd376a97241492187aa4f09e3e3")
+    assert len(problems) == 1
+    assert problem in problems[0]
+
+
+def test_a_clean_reproducible_offline_build_of_head_may_be_published() -> None:
+    head = "4cfa9e21bda4ddd376a97241492187aa4f09e3e3"
+    assert publication.publish_problems(images_json(), head) == []
+
+
+def test_a_rebuild_of_an_offline_publication_makes_the_stand_ins_too() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    args = publication.rebuild_sessions(published, "buildah")
+    assert args[: args.index("--")] == ["--sessions", "bases", "build"]
+    assert args[args.index("--") :] == ["--", "--builder", "buildah", "--no-cache", "--offline"]
+
+
+def test_another_builder_version_or_a_missing_commit_is_said_before_rebuilding() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    version = published["builder_version"]
+    assert publication.why_incomparable(published, version, lambda _: True) is None
+    other = publication.why_incomparable(published, "buildah version 1.39.3", lambda _: True)
+    assert other is not None
+    assert "1.39.3" in other
+    shallow = publication.why_incomparable(published, version, lambda _: False)
+    assert shallow is not None
+    assert "shallow" in shallow

@@ -1,0 +1,127 @@
+"""Image archives: reading a docker-archive or an OCI layout, and cleaning a buildah config.
+
+Both formats are tarballs (or their unpacked directories) of JSON documents
+and layer blobs; a `Reader` returns one member's bytes, so the same code reads
+either, packed or unpacked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tools.process import BuildError
+
+#: Reads one member of an image archive, packed or unpacked; None if absent.
+Reader = Callable[[str], bytes | None]
+
+
+def tar_reader(tar: tarfile.TarFile) -> Reader:
+    def read(name: str) -> bytes | None:
+        try:
+            member = tar.extractfile(name)
+        except KeyError:
+            return None
+        return None if member is None else member.read()
+
+    return read
+
+
+def directory_reader(root: Path) -> Reader:
+    return lambda name: (root / name).read_bytes() if (root / name).is_file() else None
+
+
+def required(read: Reader, name: str) -> bytes:
+    """One member of the archive, which must be there."""
+    data = read(name)
+    if data is None:
+        raise BuildError(f"{name} missing from the image archive")
+    return data
+
+
+def blob_path(digest: str) -> str:
+    """Where an OCI layout keeps the blob with this digest."""
+    return "blobs/" + digest.replace(":", "/")
+
+
+def archive_paths(read: Reader) -> tuple[str, list[str]]:
+    """Where the config and the layers (bottom first) are in a docker-archive or OCI layout."""
+    if (docker_manifest := read("manifest.json")) is not None:
+        entry = json.loads(docker_manifest)[0]
+        return entry["Config"], list(entry["Layers"])
+    document = json.loads(required(read, "index.json"))
+    while "manifests" in document:  # an index, perhaps of further indexes
+        document = json.loads(required(read, blob_path(document["manifests"][0]["digest"])))
+    return blob_path(document["config"]["digest"]), [
+        blob_path(x["digest"]) for x in document["layers"]
+    ]
+
+
+def archive_config(archive: Path) -> dict[str, Any]:
+    """The image config in a docker-archive or OCI archive."""
+    with tarfile.open(archive) as tar:
+        read = tar_reader(tar)
+        config, _ = archive_paths(read)
+        return dict(json.loads(required(read, config)))
+
+
+def archive_layers(unpacked: Path) -> list[Path]:
+    """The layer tarballs, bottom first, of an unpacked docker-archive or OCI archive."""
+    _, layers = archive_paths(directory_reader(unpacked))
+    return [unpacked / layer for layer in layers]
+
+
+def normalized_config(config: dict[str, Any]) -> dict[str, Any]:
+    """A buildah Docker-format config without its per-build noise.
+
+    buildah's Docker format records the ID of its working container (a random
+    number, also as the hostname of images built FROM scratch), the
+    intermediate image it committed from, and "FROM <id>" comments naming
+    intermediate images. Nothing in the image uses them (Docker gives every
+    container its own hostname), but they change the image ID on every build.
+    OCI format has none of them, and no HEALTHCHECK either, so the config is
+    cleaned instead.
+    """
+    clean = json.loads(json.dumps(config))
+    clean.pop("container", None)
+    clean.pop("parent", None)
+    for section in ("config", "container_config"):
+        if clean.get(section, {}).get("Hostname"):
+            clean[section]["Hostname"] = ""
+    for entry in clean.get("history", []):
+        if entry.get("comment", "").startswith("FROM "):
+            del entry["comment"]
+    return dict(clean)
+
+
+def rewrite_docker_archive(raw: Path, clean: Path) -> str:
+    """Copy a docker-archive with its config normalized; return the new image ID."""
+    with (
+        tarfile.open(raw) as source,
+        tarfile.open(clean, "w", format=tarfile.PAX_FORMAT) as target,
+    ):
+        read = tar_reader(source)
+        manifest = json.loads(required(read, "manifest.json"))
+        config = normalized_config(json.loads(required(read, manifest[0]["Config"])))
+        config_bytes = json.dumps(config, separators=(",", ":")).encode()
+        config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+        manifest[0]["Config"] = config_name
+        manifest[0]["RepoTags"] = None
+        for member in source:
+            # manifest.json and the config are rewritten; repositories names tags.
+            if member.name == "repositories" or member.name.endswith(".json"):
+                continue
+            target.addfile(member, source.extractfile(member) if member.isfile() else None)
+        for name, data in (
+            (config_name, config_bytes),
+            ("manifest.json", json.dumps(manifest).encode()),
+        ):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            target.addfile(info, io.BytesIO(data))
+    return "sha256:" + config_name.removesuffix(".json")

@@ -1,0 +1,195 @@
+"""The stand-in bases: Debian packages unpacked by mmdebstrap, built into images.
+
+With no registry in reach, `python:3.13-slim-trixie` and distroless
+`python3-debian13` are made locally (`nox -s bases`). Each stand-in is a
+`Recipe`: mmdebstrap's variant, the packages, and a hook in bases/ that
+shapes the root filesystem as the upstream image is shaped.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import shutil
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from tools.builders import Builder, BuildRequest
+from tools.process import BuildError, Runner, capture, have, rfc3339, sha256_file
+from tools.project import BASES, BASES_LOCK, ROOT, SUITE, Base
+
+HOOKS = ROOT / "bases"
+DISTROLESS_PACKAGES = HOOKS / "distroless-packages.txt"
+
+
+def listed_packages(path: Path) -> list[str]:
+    """The package names in a list file: one a line, # comments."""
+    return [
+        line.strip()
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How mmdebstrap makes one stand-in's root filesystem."""
+
+    variant: str
+    packages: tuple[str, ...]
+    #: mmdebstrap's hook option and its command; "$1" is the root.
+    hook: tuple[str, str]
+    #: Paths deleted from the tarball afterwards: mmdebstrap cleans up after
+    #: itself only once its hooks have run.
+    leftovers: tuple[str, ...] = ()
+
+    def mmdebstrap_args(self, tarball: Path) -> list[str]:
+        option, command = self.hook
+        return [
+            "mmdebstrap",
+            "--quiet",
+            f"--variant={self.variant}",
+            f"--include={','.join(self.packages)}",
+            f"{option}={command}",
+            # No mirror argument: mmdebstrap picks Debian's default, and no
+            # host name of ours goes into the repository.
+            SUITE,
+            str(tarball),
+        ]
+
+
+RECIPES = {
+    "slim": Recipe(
+        variant="minbase",
+        packages=("python3",),
+        hook=("--customize-hook", f'{HOOKS / "slim-hook.sh"} "$1"'),
+    ),
+    "distroless": Recipe(
+        variant="extract",
+        packages=tuple(listed_packages(DISTROLESS_PACKAGES)),
+        hook=("--extract-hook", f'{HOOKS / "distroless-hook.sh"} "$1" {DISTROLESS_PACKAGES}'),
+        # apt's and dpkg's own state, which distroless does not carry.
+        leftovers=(
+            "./etc/apt",
+            "./etc/hostname",
+            "./etc/resolv.conf",
+            "./var/cache/apt",
+            "./var/cache/debconf",
+            "./var/cache/ldconfig",
+            "./var/lib/apt",
+            "./var/lib/dpkg/alternatives",
+            "./var/lib/dpkg/arch",
+            "./var/lib/dpkg/info",
+            "./var/lib/dpkg/status",
+            "./var/lib/dpkg/triggers",
+            "./var/lib/dpkg/updates",
+            "./var/log/apt",
+        ),
+    ),
+}
+
+
+def build_rootfs(run: Runner, base: Base, *, epoch: int) -> Path:
+    """Unpack Debian packages into base.workdir/rootfs.tar with mmdebstrap."""
+    if not have("mmdebstrap"):
+        raise BuildError("mmdebstrap is not installed (apt-get install mmdebstrap)")
+    recipe = RECIPES[base.name]
+    base.workdir.mkdir(parents=True, exist_ok=True)
+    tarball = base.workdir / "rootfs.tar"
+    run(*recipe.mmdebstrap_args(tarball), env={"SOURCE_DATE_EPOCH": str(epoch)})
+    present = set(capture("tar", "--list", "--file", str(tarball)).splitlines())
+    doomed = [m for m in recipe.leftovers if m in present or m + "/" in present]
+    if doomed:
+        run("tar", "--delete", "--file", str(tarball), *doomed)
+    return tarball
+
+
+def package_versions(tarball: Path) -> list[str]:
+    """`name version` for every Debian package in a rootfs tarball."""
+    found: list[str] = []
+    with tarfile.open(tarball) as tar:
+        for member in tar:
+            name = member.name
+            is_status = name == "./var/lib/dpkg/status"
+            is_statusd = name.startswith("./var/lib/dpkg/status.d/") and not name.endswith(
+                ".md5sums"
+            )
+            extracted = tar.extractfile(member) if is_status or is_statusd else None
+            if extracted is None:
+                continue
+            text = io.TextIOWrapper(extracted, encoding="utf-8").read()
+            for stanza in text.split("\n\n"):
+                fields = dict(line.split(": ", 1) for line in stanza.splitlines() if ": " in line)
+                if "Package" in fields and "Version" in fields:
+                    found.append(f"{fields['Package']} {fields['Version']}")
+    return sorted(found)
+
+
+def write_bases_lock(tarballs: Mapping[str, Path]) -> None:
+    """Record the exact package set of each base, so a drift can be explained."""
+    lines = ["# Debian packages in each base stand-in, written by `nox -s bases`."]
+    for name, tarball in tarballs.items():
+        lines += ["", f"[{name}] rootfs.tar sha256:{sha256_file(tarball)}"]
+        lines += package_versions(tarball)
+    BASES_LOCK.write_text("\n".join(lines) + "\n")
+
+
+def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoch: int) -> str:
+    """The stand-in image from its rootfs tarball; its ID."""
+    shutil.copy(base.containerfile, base.workdir / "Containerfile")
+    request = BuildRequest(
+        containerfile=base.workdir / "Containerfile",
+        context=base.workdir,
+        tags=[base.standin],
+        labels=base.expected_labels(rfc3339(epoch)),
+        timestamp=epoch,
+        # buildah's cache ignores --timestamp; a base is one quick ADD anyway.
+        no_cache=True,
+    )
+    image_id = builder.build(run, request)
+    builder.load_into_docker(run, [base.standin])
+    return image_id
+
+
+@dataclasses.dataclass(frozen=True)
+class MadeBases:
+    """What `make_bases` made: each base's image ID and rootfs tarball."""
+
+    ids: dict[str, str]
+    tarballs: dict[str, Path]
+
+    def rows(self) -> list[list[str]]:
+        rows = [["base", "stand-in", "rootfs.tar sha256", "image ID"]]
+        for name, base in BASES.items():
+            digest = sha256_file(self.tarballs[name])[:16]
+            rows.append([name, base.standin, digest, self.ids[name][:19]])
+        return rows
+
+
+def make_bases(run: Runner, builder: Builder, *, epoch: int) -> MadeBases:
+    """Make both stand-in bases from Debian packages, and record their packages."""
+    made = MadeBases({}, {})
+    for base in BASES.values():
+        made.tarballs[base.name] = build_rootfs(run, base, epoch=epoch)
+        made.ids[base.name] = build_base(run, builder, base, made.tarballs[base.name], epoch=epoch)
+    write_bases_lock(made.tarballs)
+    return made
+
+
+def stale_bases(builder: Builder, *, epoch: int) -> list[str]:
+    """Stand-ins missing, or made for another commit's date or from other hooks."""
+    return [
+        b.name
+        for b in BASES.values()
+        if not b.expected_labels(rfc3339(epoch)).items() <= builder.labels(b.standin).items()
+    ]
+
+
+def unpullable_upstreams(run: Runner, builder: Builder) -> list[str]:
+    """The upstream bases that are neither in the builder's store nor pullable."""
+    return [
+        b.upstream
+        for b in BASES.values()
+        if builder.image_id(b.upstream) is None and not builder.pull(run, b.upstream)
+    ]

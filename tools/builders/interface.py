@@ -1,0 +1,140 @@
+"""What every container builder offers: build, inspect, export, load into Docker."""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from tools import engine
+from tools.process import BuildError, Runner, capture
+
+
+@dataclasses.dataclass(frozen=True)
+class Inspected:
+    """What a builder's store knows of an image."""
+
+    image_id: str
+    labels: dict[str, str]
+    #: Uncompressed layer digests, bottom first.
+    diff_ids: list[str]
+
+    @classmethod
+    def from_config(cls, image_id: str, config: Mapping[str, Any], layers: Any) -> Inspected:
+        return cls(
+            image_id=image_id if image_id.startswith("sha256:") else f"sha256:{image_id}",
+            labels=dict(config.get("Labels") or {}),
+            diff_ids=list(layers or []),
+        )
+
+
+def inspect_json(*args: str) -> Any:
+    """Parsed JSON of an inspect command; None if the image is not there."""
+    output = capture(*args, check=False)
+    return json.loads(output) if output else None
+
+
+def docker_style_inspect(command: str, image: str) -> Inspected | None:
+    """`docker image inspect` and `podman image inspect` answer alike."""
+    found = inspect_json(command, "image", "inspect", image)
+    if not found:
+        return None
+    return Inspected.from_config(
+        found[0]["Id"], found[0]["Config"], found[0]["RootFS"].get("Layers")
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildRequest:
+    """One image to build: everything but the builder."""
+
+    containerfile: Path
+    context: Path
+    tags: Sequence[str]
+    timestamp: int
+    build_args: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    no_cache: bool = False
+
+    def common_args(self, iidfile: Path) -> list[str]:
+        """The options every builder takes alike: no network, file, tags, args, labels."""
+        args = ["--network=none", "--file", str(self.containerfile), "--iidfile", str(iidfile)]
+        for tag in self.tags:
+            args += ["--tag", tag]
+        for key, value in self.build_args.items():
+            args += ["--build-arg", f"{key}={value}"]
+        for key, value in self.labels.items():
+            args += ["--label", f"{key}={value}"]
+        return args + (["--no-cache"] if self.no_cache else [])
+
+
+class Builder(abc.ABC):
+    """A container builder. Subclasses say how they build, store and export images."""
+
+    #: The command the user names with --builder.
+    name: ClassVar[str]
+
+    @abc.abstractmethod
+    def version(self) -> str:
+        """The builder's version: the same version is needed for the same IDs."""
+
+    @property
+    def why_not_reproducible(self) -> str | None:
+        """Why this builder's images differ between builds here, or None."""
+        return None
+
+    @property
+    def reproducible(self) -> bool:
+        return self.why_not_reproducible is None
+
+    @abc.abstractmethod
+    def build(self, run: Runner, request: BuildRequest) -> str:
+        """Build with no network; return the image ID."""
+
+    @abc.abstractmethod
+    def archive(self, image_id: str, destination: Path) -> Path:
+        """The image as a docker-archive or OCI archive, for looking inside."""
+
+    @abc.abstractmethod
+    def inspect(self, image: str) -> Inspected | None:
+        """An image's ID, labels and layers in this builder's store; None if it has none."""
+
+    def pull(self, run: Runner, image: str) -> bool:
+        try:
+            run(self.name, "pull", image)
+        except Exception:  # nox raises its own error type for a failed command
+            return False
+        return True
+
+    def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:  # noqa: B027
+        """Make images built here runnable with `docker run`, keeping their IDs.
+
+        Nothing to do for a builder whose store is the Docker engine.
+        """
+
+    def local_name(self, image: str) -> str:
+        """How `image` is named once built."""
+        return image
+
+    def size(self, image: str) -> int | None:
+        """The image's size in the Docker engine, where users run it."""
+        return engine.image_size(image) if engine.docker_running() else None
+
+    def image_id(self, image: str) -> str | None:
+        found = self.inspect(image)
+        return None if found is None else found.image_id
+
+    def labels(self, image: str) -> dict[str, str]:
+        """An image's labels; empty if there is no such image."""
+        found = self.inspect(image)
+        return {} if found is None else found.labels
+
+    def diff_ids(self, image: str) -> list[str]:
+        """The uncompressed layer digests of an image, bottom first."""
+        found = self.inspect(image)
+        if found is None:
+            raise BuildError(f"{self.name} has no image {image}")
+        return found.diff_ids

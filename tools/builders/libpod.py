@@ -1,0 +1,98 @@
+"""buildah and podman: --timestamp dates every file and date, then the config is cleaned.
+
+buildah and podman give the same image IDs for the same inputs. Their
+Docker-format configs carry per-build noise (see
+`archives.normalized_config`), so every build is exported, cleaned and
+re-imported.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tools import archives, engine
+from tools.builders.interface import (
+    Builder,
+    BuildRequest,
+    Inspected,
+    docker_style_inspect,
+    inspect_json,
+)
+from tools.process import Runner, capture, have
+
+
+class Libpod(Builder):
+    """What buildah and podman share."""
+
+    def version(self) -> str:
+        return capture(self.name, "--version")
+
+    def build(self, run: Runner, request: BuildRequest) -> str:
+        with tempfile.TemporaryDirectory() as scratch:
+            iidfile = Path(scratch) / "iid"
+            args = [self.name, "build", *request.common_args(iidfile)]
+            args += ["--timestamp", str(request.timestamp), "--identity-label=false"]
+            # Docker's image format: OCI's has no HEALTHCHECK. --layers caches
+            # steps, as docker build does.
+            args += ["--format=docker", "--layers=true"]
+            run(*args, str(request.context))
+            return self.normalize(iidfile.read_text().strip(), request.tags)
+
+    def normalize(self, image_id: str, tags: Sequence[str]) -> str:
+        """Re-import the image with `archives.normalized_config`; return the new ID."""
+        with tempfile.TemporaryDirectory() as scratch:
+            raw = self.archive(image_id, Path(scratch) / "raw.tar")
+            clean = Path(scratch) / "clean.tar"
+            clean_id = archives.rewrite_docker_archive(raw, clean)
+            capture(self.name, "pull", "--quiet", f"docker-archive:{clean}")
+            for tag in tags:
+                capture(self.name, "tag", clean_id, tag)
+        return clean_id
+
+    def archive(self, image_id: str, destination: Path) -> Path:
+        capture(self.name, "push", "--quiet", image_id, f"docker-archive:{destination}")
+        return destination
+
+    def local_name(self, image: str) -> str:
+        """buildah and podman add localhost/ to a name without a registry."""
+        if "/" not in image.split(":", maxsplit=1)[0]:
+            return f"localhost/{image}"
+        return image
+
+    def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:
+        if not engine.docker_running():
+            return
+        for image in images:
+            # Docker keeps the short name the user will `docker run`.
+            short = image.removeprefix("localhost/")
+            docker_name = short if "/" not in short.split(":")[0] else image
+            run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
+
+    def size(self, image: str) -> int | None:
+        if engine.docker_running() or not have("podman"):
+            return super().size(image)
+        # buildah and podman share one image store; podman reports sizes.
+        out = capture("podman", "image", "inspect", "--format", "{{.Size}}", image, check=False)
+        return int(out) if out.isdigit() else None
+
+
+class Buildah(Libpod):
+    name = "buildah"
+
+    def inspect(self, image: str) -> Inspected | None:
+        found = inspect_json("buildah", "inspect", "--type", "image", image)
+        if not found:
+            return None
+        oci = found["OCIv1"]
+        return Inspected.from_config(
+            found["FromImageID"], oci["config"], oci["rootfs"]["diff_ids"]
+        )
+
+
+class Podman(Libpod):
+    name = "podman"
+
+    def inspect(self, image: str) -> Inspected | None:
+        return docker_style_inspect("podman", image)

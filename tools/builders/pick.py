@@ -1,0 +1,60 @@
+"""Which builder to use: the one asked for, or the first installed; and what to warn of."""
+
+from __future__ import annotations
+
+import os
+
+from tools import engine
+from tools.builders.docker import Docker, DockerBuildKit, DockerClassic
+from tools.builders.interface import Builder
+from tools.builders.libpod import Buildah, Podman
+from tools.process import BuildError, have
+from tools.project import BUILDER_ENV
+
+#: In order of preference: buildah and podman build reproducibly everywhere.
+BUILDERS = ("buildah", "podman", "docker")
+
+
+def docker_builder() -> Docker:
+    """The Docker builder this engine supports."""
+    found = engine.docker_engine()
+    reason = "no Docker engine answers" if found is None else found.why_not_reproducible()
+    return DockerClassic(reason) if reason else DockerBuildKit()
+
+
+def named_builder(name: str) -> Builder:
+    if name == "docker":
+        return docker_builder()
+    return {"buildah": Buildah, "podman": Podman}[name]()
+
+
+def pick_builder(requested: str | None, *, reproducible: bool = False) -> Builder:
+    """The builder asked for (or in $MOSCOW_TIME_BUILDER), else the first one installed.
+
+    With `reproducible`, a builder that cannot build bit-for-bit here is an error.
+    """
+    name = requested or os.environ.get(BUILDER_ENV) or ""
+    if name:
+        if name not in BUILDERS:
+            raise BuildError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")
+        if not have(name):
+            raise BuildError(f"builder {name!r} is not installed")
+    else:
+        usable = [n for n in BUILDERS if have(n) and (n != "docker" or engine.docker_running())]
+        if not usable:
+            raise BuildError("no container builder found: install buildah, podman or docker")
+        name = usable[0]
+    builder = named_builder(name)
+    if reproducible and (reason := builder.why_not_reproducible):
+        raise BuildError(f"{builder.name} cannot build reproducibly here ({reason}); use buildah")
+    return builder
+
+
+def warning(builder: Builder) -> str | None:
+    """What to tell a user whose builder is not reproducible here, or None."""
+    if reason := builder.why_not_reproducible:
+        return (
+            f"{builder.name} builds are not bit-for-bit reproducible here ({reason}); "
+            "buildah's and podman's are: --builder buildah"
+        )
+    return None

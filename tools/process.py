@@ -1,0 +1,94 @@
+"""Running commands and asking git: output capture, the commit and its time.
+
+Sessions run commands through nox (a `Runner`), so their output is logged;
+the tooling's own questions (an ID, a version, a label) go through `capture`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from tools.project import ROOT
+
+#: Runs a command with its output shown, and raises if it fails: nox's
+#: `session.run(..., external=True)` in a session.
+Runner = Callable[..., object]
+
+
+class BuildError(RuntimeError):
+    """A build step failed in a way the user can act on; the message says how."""
+
+
+def capture(*args: str, check: bool = True) -> str:
+    """Run a command and return its stripped stdout."""
+    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    if check and result.returncode != 0:
+        raise BuildError(f"`{' '.join(args)}` failed: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def have(program: str) -> bool:
+    return shutil.which(program) is not None
+
+
+def succeeds(*args: str) -> bool:
+    """True if the command exits 0; its output is dropped."""
+    return subprocess.run(args, capture_output=True, check=False).returncode == 0
+
+
+def source_date_epoch() -> int:
+    """The one source of time: the last commit's, unless SOURCE_DATE_EPOCH is set."""
+    if value := os.environ.get("SOURCE_DATE_EPOCH"):
+        return int(value)
+    return int(git("log", "-1", "--format=%ct"))
+
+
+def rfc3339(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def git(*args: str, check: bool = True) -> str:
+    """A git command in this repository; its stripped stdout."""
+    return capture("git", "-C", str(ROOT), *args, check=check)
+
+
+def git_revision() -> str:
+    return git("rev-parse", "HEAD")
+
+
+def tree_is_clean() -> bool:
+    """True if no tracked file differs from the last commit."""
+    return git("status", "--porcelain", "--untracked-files=no") == ""
+
+
+def has_commit(commit: str) -> bool:
+    """True if this clone holds the commit (a shallow clone may not)."""
+    return git("cat-file", "-t", commit, check=False) == "commit"
+
+
+def checkout_worktree(run: Runner, commit: str, worktree: Path) -> None:
+    """A fresh detached worktree of `commit` at `worktree`, replacing any earlier one."""
+    run(
+        "git",
+        "-C",
+        str(ROOT),
+        "worktree",
+        "remove",
+        "--force",
+        str(worktree),
+        success_codes=[0, 128],
+    )
+    shutil.rmtree(worktree, ignore_errors=True)
+    run("git", "-C", str(ROOT), "worktree", "prune")
+    run("git", "-C", str(ROOT), "worktree", "add", "--detach", str(worktree), commit)
+
+
+def sha256_file(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()

@@ -1,0 +1,166 @@
+"""The project model: paths, versions, the two bases, the two app images and the locks.
+
+Everything that names a file, a version or an image variant is defined here,
+once, for the noxfile, the tooling, the tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import platform
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+WHEELHOUSE = BUILD / "wheelhouse"
+BASES_DIR = BUILD / "bases"
+#: The Debian packages each stand-in was made from, for explaining a drift.
+BASES_LOCK = BUILD / "bases.lock"
+#: What the last `nox -s build` made, for the sessions after it.
+IMAGES_JSON = BUILD / "images.json"
+#: The OCI archives that Docker's BuildKit writes, one per image ID.
+OCI_ARCHIVES = BUILD / "oci"
+SBOM_DIR = BUILD / "sbom"
+TRIVY_CACHE = BUILD / "trivy-cache"
+#: Where `nox -s verify` checks out the commit whose image IDs were published.
+VERIFY_WORKTREE = BUILD / "verify"
+RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
+#: The image IDs of one commit, as built here, for other machines to check.
+PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
+STRUCTURE_TESTS = ROOT / "tests" / "structure"
+KUSTOMIZE_BASE = "deploy/kubernetes"
+#: The Kubernetes version whose schemas the manifests must satisfy.
+KUBERNETES_VERSION = "1.37.0"
+
+VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+#: Debian release of every base, real or stand-in.
+SUITE = "trixie"
+#: The Python of both images: the wheels and the bytecode are built for it.
+PYTHON_VERSION = "3.13"
+IMAGE_NAME = "moscow-time"
+OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
+BUILDER_ENV = "MOSCOW_TIME_BUILDER"
+CREATED_LABEL = "org.opencontainers.image.created"
+#: Digest of what a stand-in base is made from, so an edited hook or
+#: package list is noticed before the commit that changes the epoch.
+BASE_INPUTS_LABEL = "io.github.moscow-time.base-inputs"
+
+#: Python sources that ruff and mypy check.
+LINT_PATHS = ("moscow_time", "tests", "tools", "noxfile.py")
+CONTAINERFILES = (
+    "Dockerfile",
+    "Dockerfile.distroless",
+    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bases").glob("*.Containerfile")),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class PipLock:
+    """A hash-pinned lock and the file it is compiled from."""
+
+    lock: str
+    source: str
+
+
+RUNTIME_LOCK = PipLock("requirements.txt", "requirements.in")
+BUILD_LOCK = PipLock("requirements-build.txt", "requirements-build.in")
+DEV_LOCK = PipLock("requirements-dev.txt", "requirements-dev.in")
+#: Order matters: the dev lock is constrained by the runtime lock, so that
+#: one is compiled first.
+PIP_LOCKS = (RUNTIME_LOCK, BUILD_LOCK, DEV_LOCK)
+#: The Python the locks are compiled with: pip-compile evaluates markers for
+#: the interpreter it runs on, so a lock is only stable for one of them.
+LOCK_PYTHON = "3.11"
+
+
+@dataclasses.dataclass(frozen=True)
+class Base:
+    """A base image: its upstream name and the local stand-in for it."""
+
+    name: str
+    upstream: str
+    standin: str
+
+    @property
+    def workdir(self) -> Path:
+        return BASES_DIR / self.name
+
+    @property
+    def containerfile(self) -> Path:
+        return ROOT / "bases" / f"{self.name}.Containerfile"
+
+    def inputs_digest(self) -> str:
+        """sha256 over this base's Containerfile, hook and package list."""
+        digest = hashlib.sha256()
+        for path in sorted((ROOT / "bases").glob(f"{self.name}*")):
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        return digest.hexdigest()
+
+    def expected_labels(self, created: str) -> dict[str, str]:
+        return {CREATED_LABEL: created, BASE_INPUTS_LABEL: self.inputs_digest()}
+
+
+BASES = {
+    "slim": Base(
+        name="slim",
+        # Set these variables to pin an upstream base by digest. Fully
+        # qualified: buildah would take the short "python:…" to mean any
+        # local image whose name ends so, such as the stand-in.
+        upstream=os.environ.get(
+            "MOSCOW_TIME_PYTHON_IMAGE", "docker.io/library/python:3.13-slim-trixie"
+        ),
+        standin="localhost/moscow-time-base/python:3.13-slim-trixie",
+    ),
+    "distroless": Base(
+        name="distroless",
+        upstream=os.environ.get(
+            "MOSCOW_TIME_DISTROLESS_IMAGE", "gcr.io/distroless/python3-debian13:nonroot"
+        ),
+        standin="localhost/moscow-time-base/distroless-python3-debian13:nonroot",
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Variant:
+    """One of the two app images."""
+
+    name: str
+    dockerfile: str
+    #: Build args naming base images, and which base each one takes.
+    base_args: Mapping[str, str]
+    #: The build arg whose base the runtime stage starts from.
+    runtime_arg: str
+
+    def tag(self, suffix: str = "") -> str:
+        return f"{IMAGE_NAME}:{suffix + '-' if suffix else ''}{self.name}"
+
+    @property
+    def structure_tests(self) -> Path:
+        return STRUCTURE_TESTS / f"{self.name}.yaml"
+
+
+VARIANTS = {
+    "slim": Variant("slim", "Dockerfile", {"PYTHON_IMAGE": "slim"}, "PYTHON_IMAGE"),
+    "distroless": Variant(
+        "distroless",
+        "Dockerfile.distroless",
+        {"PYTHON_IMAGE": "slim", "DISTROLESS_IMAGE": "distroless"},
+        "DISTROLESS_IMAGE",
+    ),
+}
+
+
+def machine_arch() -> str:
+    """The CPU the images are built for: the host's, as wheels name it."""
+    machine = platform.machine().lower()
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def is_offline(flag: bool = False) -> bool:
+    """True if the bases are the local stand-ins (the flag, or MOSCOW_TIME_OFFLINE=1)."""
+    return flag or os.environ.get(OFFLINE_ENV, "") not in ("", "0")

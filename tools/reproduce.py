@@ -1,0 +1,113 @@
+"""Reproducibility: compare two builds layer by layer, and say which files differ.
+
+`nox -s reproduce` builds everything twice from scratch; a `Comparison`
+collects the IDs side by side, and `explain_difference` lists, for a
+mismatch, every file whose mode, owner, size, time or content differs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import tarfile
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from tools.appimages import Commit, build_variant
+from tools.archives import archive_layers
+from tools.builders import Builder
+from tools.process import Runner
+from tools.project import Variant, machine_arch
+from tools.wheelhouse import download_wheelhouse
+
+
+@dataclasses.dataclass
+class Comparison:
+    """Two builds of each image, side by side: a table and what differed."""
+
+    rows: list[list[str]] = dataclasses.field(
+        default_factory=lambda: [["image", "build 1", "build 2", "same"]]
+    )
+    mismatches: list[str] = dataclasses.field(default_factory=list)
+
+    def compare(self, label: str, first: str, second: str) -> bool:
+        """One image's two IDs; True if they are the same."""
+        same = first == second
+        self.rows.append([label, first, second, str(same)])
+        if not same:
+            self.mismatches.append(label)
+        return same
+
+    def compare_layers(self, first: Sequence[str], second: Sequence[str]) -> None:
+        """The diff_ids of the two builds, bottom first, a row each."""
+        for number, pair in enumerate(zip(first, second, strict=False), start=1):
+            self.rows.append(
+                [f"  layer {number}", pair[0][:19], pair[1][:19], str(pair[0] == pair[1])]
+            )
+        if len(first) != len(second):
+            self.rows.append(["  layers", str(len(first)), str(len(second)), "False"])
+
+
+def build_twice(
+    run: Runner, builder: Builder, variant: Variant, bases: Mapping[str, str], commit: Commit
+) -> tuple[str, str]:
+    """Two clean builds of one variant, left unloaded: a fresh wheelhouse and no cache each."""
+    ids = []
+    for _ in range(2):
+        download_wheelhouse(run, python="python", arch=machine_arch())
+        built = build_variant(run, builder, variant, bases, commit, no_cache=True, load=False)
+        ids.append(built.image_id)
+    return ids[0], ids[1]
+
+
+def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:
+    """Every entry of a layer tarball, with what makes it differ."""
+    listing = {}
+    for member in layer:
+        content = ""
+        if member.isfile():
+            extracted = layer.extractfile(member)
+            if extracted is not None:
+                content = hashlib.sha256(extracted.read()).hexdigest()[:16]
+        listing[member.name] = (
+            f"{member.mode:o} {member.uid}:{member.gid} {member.size} mtime={member.mtime} "
+            f"{member.linkname or content}"
+        )
+    return listing
+
+
+def listing_difference(
+    number: int, left: dict[str, str], right: dict[str, str], limit: int
+) -> list[str]:
+    """The lines that say how one layer's two listings differ."""
+    lines = []
+    changed = sorted(
+        name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
+    )
+    for name in changed[:limit]:
+        lines.append(f"layer {number}: {name}")
+        lines.append(f"    first:  {left.get(name, '(absent)')}")
+        lines.append(f"    second: {right.get(name, '(absent)')}")
+    if len(changed) > limit:
+        lines.append(f"layer {number}: ... and {len(changed) - limit} more")
+    return lines
+
+
+def explain_difference(builder: Builder, first: str, second: str, limit: int = 40) -> list[str]:
+    """Say which files differ between the layers of two builds of an image."""
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        layers: list[list[Path]] = []
+        for index, image in enumerate((first, second)):
+            archive = builder.archive(image, Path(scratch) / f"{index}.tar")
+            unpacked = Path(scratch) / str(index)
+            with tarfile.open(archive) as tar:
+                tar.extractall(unpacked, filter="data")
+            layers.append(archive_layers(unpacked))
+        for number, (a, b) in enumerate(zip(*layers, strict=False), start=1):
+            with tarfile.open(a) as ta, tarfile.open(b) as tb:
+                lines += listing_difference(number, layer_listing(ta), layer_listing(tb), limit)
+        if len(layers[0]) != len(layers[1]):
+            lines.append(f"layer count differs: {len(layers[0])} vs {len(layers[1])}")
+    return lines

@@ -1,0 +1,40 @@
+"""The wheelhouse: the locked wheels for the images' Python and CPU, downloaded on the host.
+
+Builds run with no network; pip inside them installs from build/wheelhouse/.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+from tools.process import Runner
+from tools.project import BUILD_LOCK, PYTHON_VERSION, ROOT, RUNTIME_LOCK, WHEELHOUSE
+
+#: Every manylinux tag a cp313 wheel of ours may carry.
+MANYLINUX = (
+    "manylinux_2_17",
+    "manylinux_2_28",
+    "manylinux_2_34",
+    "manylinux_2_39",
+    "manylinux2014",
+)
+
+
+def download_args(*, python: str, arch: str) -> list[str]:
+    """`pip download` of the runtime and build locks, hash-checked, for that CPU."""
+    abi = f"cp{PYTHON_VERSION.replace('.', '')}"
+    args = [python, "-m", "pip", "download", "--quiet", "--require-hashes", "--no-deps"]
+    args += ["--only-binary=:all:", "--implementation", "cp", "--python-version", PYTHON_VERSION]
+    args += ["--abi", abi, "--abi", "abi3", "--abi", "none"]
+    for tag in MANYLINUX:
+        args += ["--platform", f"{tag}_{arch}"]
+    args += ["--dest", str(WHEELHOUSE)]
+    return [*args, "-r", str(ROOT / RUNTIME_LOCK.lock), "-r", str(ROOT / BUILD_LOCK.lock)]
+
+
+def download_wheelhouse(run: Runner, *, python: str, arch: str) -> None:
+    """Fetch exactly the locked wheels, into an emptied build/wheelhouse/."""
+    if WHEELHOUSE.exists():
+        shutil.rmtree(WHEELHOUSE)
+    WHEELHOUSE.mkdir(parents=True)
+    run(*download_args(python=python, arch=arch))
