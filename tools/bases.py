@@ -12,11 +12,11 @@ import dataclasses
 import io
 import shutil
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from tools.builders import Builder, BuildRequest
-from tools.process import BuildError, Runner, capture, have, rfc3339, sha256_file
+from tools.process import BuildError, Runner, have, rfc3339, sha256_file
 from tools.project import BASES, BASES_LOCK, ROOT, SUITE, Base
 
 HOOKS = ROOT / "bases"
@@ -98,11 +98,30 @@ def build_rootfs(run: Runner, base: Base, *, epoch: int) -> Path:
     base.workdir.mkdir(parents=True, exist_ok=True)
     tarball = base.workdir / "rootfs.tar"
     run(*recipe.mmdebstrap_args(tarball), env={"SOURCE_DATE_EPOCH": str(epoch)})
-    present = set(capture("tar", "--list", "--file", str(tarball)).splitlines())
-    doomed = [m for m in recipe.leftovers if m in present or m + "/" in present]
-    if doomed:
-        run("tar", "--delete", "--file", str(tarball), *doomed)
+    if recipe.leftovers:
+        drop_members(tarball, recipe.leftovers)
     return tarball
+
+
+def drop_members(tarball: Path, doomed: Sequence[str]) -> None:
+    """Rewrite a tarball without the doomed paths and everything under them.
+
+    Not `tar --delete`: GNU tar 1.34's in-place delete corrupted mmdebstrap's
+    pax archive here. It left status.d/tzdata.md5sums holding NULs and the
+    next member's header, build time included, so the stand-in differed on
+    every build.
+    """
+    rewritten = tarball.with_name(tarball.name + ".new")
+    with (
+        tarfile.open(tarball) as source,
+        tarfile.open(rewritten, "w", format=tarfile.PAX_FORMAT) as target,
+    ):
+        for member in source:
+            name = member.name.rstrip("/")
+            if any(name == path or name.startswith(path + "/") for path in doomed):
+                continue
+            target.addfile(member, source.extractfile(member) if member.isreg() else None)
+    rewritten.replace(tarball)
 
 
 def package_versions(tarball: Path) -> list[str]:

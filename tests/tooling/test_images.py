@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import tarfile
+from pathlib import Path
+
 import pytest
 
 from tools import appimages, bases, wheelhouse
@@ -64,3 +68,24 @@ def test_a_stand_in_made_for_another_commit_is_stale(monkeypatch: pytest.MonkeyP
     labels = {BASES["slim"].standin: current["slim"], BASES["distroless"].standin: {}}
     monkeypatch.setattr(Buildah, "labels", lambda self, image: labels[image])
     assert bases.stale_bases(Buildah(), epoch=COMMIT.epoch) == ["distroless"]
+
+
+def test_dropping_members_keeps_the_rest_byte_for_byte(tmp_path: Path) -> None:
+    tarball = tmp_path / "rootfs.tar"
+    files = {"./etc/apt/sources.list": b"deb x", "./etc/passwd": b"root", "./var/lib/apt": None}
+    with tarfile.open(tarball, "w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            if data is None:
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            else:
+                info.size = len(data)
+                info.pax_headers = {"mtime": "1795787241.820651112"}
+                tar.addfile(info, io.BytesIO(data))
+    bases.drop_members(tarball, ["./etc/apt", "./var/lib/apt"])
+    with tarfile.open(tarball) as tar:
+        assert tar.getnames() == ["./etc/passwd"]
+        kept = tar.extractfile("./etc/passwd")
+        assert kept is not None
+        assert kept.read() == b"root"
