@@ -18,34 +18,26 @@ ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 # Bytecode must not depend on hash randomisation (set constants).
 ARG PYTHONHASHSEED=0
+# The scripts this build runs (image/): readable files, not one-line
+# programs. The runtime stage copies them from here, once their modes are set.
+COPY image/ /opt/moscow-time/image/
 # A wrong base must fail here, not at import time in production.
-RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'builder runs Python {got}, the wheels are for {want}')"]
+RUN ["python3", "/opt/moscow-time/image/check_python.py", "builder"]
 
 # Dependencies before source, so a code change reuses this layer. The
 # wheelhouse holds exactly the locked wheels for this Python and CPU.
 COPY requirements.txt requirements-build.txt /tmp/locks/
 COPY build/wheelhouse/ /tmp/wheelhouse/
-# pip itself is pinned in requirements-build.txt and run from its wheel, after
-# checking the wheel against that hash; the base's pip (if any) is not used.
-# It then installs every wheel by name (so no direct_url.json), hash-checked,
-# with no index and no dependency resolution; --no-compile because bytecode
-# is compiled below, deterministically.
-RUN set -eu; \
-    set -- /tmp/wheelhouse/pip-*.whl; pip_wheel=$1; \
-    pip_hash=$(sha256sum "$pip_wheel"); pip_hash=${pip_hash%% *}; \
-    grep -q "sha256:$pip_hash" /tmp/locks/requirements-build.txt \
-      || { echo "$pip_wheel does not match requirements-build.txt" >&2; exit 1; }; \
-    python3 "$pip_wheel/pip" install --no-index --find-links /tmp/wheelhouse \
-      --require-hashes --no-deps --only-binary :all: --no-compile --no-cache-dir \
-      --disable-pip-version-check --target /opt/moscow-time/lib \
-      -r /tmp/locks/requirements.txt; \
-    rm -rf /opt/moscow-time/lib/bin; \
-    python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/lib
+# pip, pinned in requirements-build.txt and checked against its hash, installs
+# exactly the lock: by name, hash-checked, no index, no resolution
+# (image/install_locked.sh says why each option is there).
+RUN ["sh", "/opt/moscow-time/image/install_locked.sh", "/tmp/wheelhouse", "/tmp/locks", \
+     "/opt/moscow-time/lib"]
 
 # The app last: editing it rebuilds only from here on. A checkout's file
 # modes follow the host's umask, so they are set here, or the image ID would.
 COPY moscow_time/ /opt/moscow-time/app/moscow_time/
-RUN chmod -R u=rwX,go=rX /opt/moscow-time/app && \
+RUN chmod -R u=rwX,go=rX /opt/moscow-time/app /opt/moscow-time/image && \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
 
 # ---- runtime ----------------------------------------------------------------
@@ -53,16 +45,19 @@ FROM ${PYTHON_IMAGE} AS runtime
 ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 ARG PYTHONHASHSEED=0
-RUN ["python3", "-c", "import os, sys; want = os.environ['PYTHON_VERSION']; got = '%d.%d' % sys.version_info[:2]; sys.exit(None if got == want else f'runtime runs Python {got}, the wheels are for {want}')"]
+# The build scripts (mode-normalised in the builder), then the same check.
+COPY --from=builder /opt/moscow-time/image/ /opt/moscow-time/image/
+RUN ["python3", "/opt/moscow-time/image/check_python.py", "runtime"]
 
-# appuser, 10001:10001, with no login shell and no home to write to. The
+# appuser, APP_UID:APP_UID, with no login shell and no home to write to. The
 # entries are written directly rather than by useradd, whose shadow dates
 # and log files would differ from build to build. The base's pip goes too
 # (nothing at run time installs anything), and so do the setuid and setgid
 # bits of su, passwd, mount and friends: nothing here may gain privileges.
+ARG APP_UID=10001
 RUN set -eu; \
-    echo 'appuser:x:10001:10001:moscow-time:/nonexistent:/usr/sbin/nologin' >>/etc/passwd; \
-    echo 'appuser:x:10001:' >>/etc/group; \
+    echo "appuser:x:${APP_UID}:${APP_UID}:moscow-time:/nonexistent:/usr/sbin/nologin" >>/etc/passwd; \
+    echo "appuser:x:${APP_UID}:" >>/etc/group; \
     echo 'appuser:!:::::::' >>/etc/shadow; \
     rm -rf /usr/local/bin/pip* /usr/local/lib/python3*/site-packages/pip \
       /usr/local/lib/python3*/site-packages/pip-*.dist-info; \
@@ -83,15 +78,13 @@ ENV HOST=0.0.0.0 \
     PYTHONSAFEPATH=1 \
     LANG=C.UTF-8
 WORKDIR /opt/moscow-time
-# The base's standard library has no usable bytecode (none at all in
-# python:3.13-slim and distroless; Debian's is stamped with mtimes that the
-# image's fixed dates invalidate), and a non-root process cannot write it, so
-# every start would compile the same modules again. Compile exactly the
-# modules the app imports while serving each endpoint, deterministically.
+# The base's standard library has no usable bytecode, and a non-root process
+# cannot write it: compile, deterministically, exactly the modules the app
+# imports while serving (image/precompile.py says why and how).
 USER 0:0
-RUN ["python3", "-c", "import importlib.util, py_compile, sys, sysconfig; import moscow_time.__main__, moscow_time.healthcheck; client = moscow_time.create_app().test_client(); [client.get(path) for path in ('/', '/api/time', '/healthz', '/missing', '/static/clock.js')]; stdlib = sysconfig.get_paths()['stdlib'] + '/'; [py_compile.compile(m.__file__, importlib.util.cache_from_source(m.__file__), doraise=True, invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH) for m in list(sys.modules.values()) if (getattr(m, '__file__', None) or '').startswith(stdlib) and m.__file__.endswith('.py')]"]
+RUN ["python3", "/opt/moscow-time/image/precompile.py"]
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
-USER 10001:10001
+USER ${APP_UID}:${APP_UID}
 EXPOSE 5000
 # No shell, curl or wget needed: Python asks /healthz itself.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \

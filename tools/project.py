@@ -50,7 +50,7 @@ CREATED_LABEL = "org.opencontainers.image.created"
 BASE_INPUTS_LABEL = "io.github.moscow-time.base-inputs"
 
 #: Python sources that ruff and mypy check.
-LINT_PATHS = ("moscow_time", "tests", "tools", "noxfile.py")
+LINT_PATHS = ("moscow_time", "image", "tests", "tools", "noxfile.py")
 CONTAINERFILES = (
     "Dockerfile",
     "Dockerfile.distroless",

@@ -52,7 +52,7 @@ def test_entrypoint_and_healthcheck_are_exec_form(name: str) -> None:
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_dependencies_are_installed_before_the_source_is_copied(name: str) -> None:
     lines = [rest for _, rest in instructions(name)]
-    install = next(i for i, rest in enumerate(lines) if "--require-hashes" in rest)
+    install = next(i for i, rest in enumerate(lines) if "install_locked.sh" in rest)
     source = next(i for i, rest in enumerate(lines) if rest.startswith("moscow_time/"))
     assert install < source
 
@@ -60,9 +60,32 @@ def test_dependencies_are_installed_before_the_source_is_copied(name: str) -> No
 @pytest.mark.parametrize("name", DOCKERFILES)
 def test_both_stages_check_the_python_version(name: str) -> None:
     checks = [
-        rest for keyword, rest in instructions(name) if keyword == "RUN" and "version_info" in rest
+        json.loads(rest)
+        for keyword, rest in instructions(name)
+        if keyword == "RUN" and "check_python.py" in rest
     ]
-    assert len(checks) == 2
+    assert [check[-1] for check in checks] == ["builder", "runtime"]
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_no_step_is_a_long_one_line_program(name: str) -> None:
+    programs = [rest for keyword, rest in instructions(name) if '"-c"' in rest]
+    assert programs == [], "a script in image/ is easier to read and to test"
+
+
+@pytest.mark.parametrize(
+    ("name", "uid"), [("Dockerfile", "10001"), ("Dockerfile.distroless", "65532")]
+)
+def test_the_apps_uid_is_a_build_arg(name: str, uid: str) -> None:
+    found = instructions(name)
+    assert ("ARG", f"APP_UID={uid}") in found
+    assert ("USER", "${APP_UID}:${APP_UID}") in found
+
+
+def test_the_install_script_takes_only_hash_checked_wheels_from_the_wheelhouse() -> None:
+    script = (ROOT / "image" / "install_locked.sh").read_text()
+    for option in ("--no-index", "--require-hashes", "--no-deps", "--only-binary :all:"):
+        assert option in script
 
 
 def test_build_context_holds_only_what_the_images_need() -> None:
@@ -75,6 +98,7 @@ def test_build_context_holds_only_what_the_images_need() -> None:
     included = {p.removeprefix("!") for p in patterns if p.startswith("!")}
     assert included == {
         "moscow_time/",
+        "image/",
         "requirements.txt",
         "requirements-build.txt",
         "build/wheelhouse/",
