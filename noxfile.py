@@ -15,7 +15,7 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import appimages, builders, deploy_probe, piplocks, publication, trivy
+from tools import appimages, aptlock, builders, debs, deploy_probe, piplocks, publication, trivy
 from tools import bases as standins
 from tools import project as p
 from tools.options import image_options
@@ -29,7 +29,7 @@ from tools.process import (
 )
 from tools.reproduce import Comparison, build_twice, explain_difference
 from tools.tables import table
-from tools.wheelhouse import download_wheelhouse
+from tools.wheelhouse import download_args, download_wheelhouse
 
 nox.needs_version = ">=2025.02.09"
 nox.options.default_venv_backend = "venv"
@@ -91,25 +91,43 @@ def commit() -> appimages.Commit:
 # ---- Development -----------------------------------------------------------
 
 
-@nox.session(python=p.LOCK_PYTHON, default=False)
-def lock(session: nox.Session) -> None:
-    """Compile the hash-pinned locks (`-- --check` fails if one is stale)."""
-    check = "--check" in session.posargs
-    extra = [arg for arg in session.posargs if arg != "--check"]
-    install_locked(session, p.DEV_LOCK)
+def lock_wheels(session: nox.Session, *, check: bool, extra: list[str]) -> list[str]:
+    """Compile each pip lock (over a copy, with `check`); the stale ones."""
+    stale = []
     with tempfile.TemporaryDirectory() as scratch:
-        stale = []
         for pip_lock in p.PIP_LOCKS:
-            output = (
-                piplocks.check_copy(pip_lock, Path(scratch)) if check else p.ROOT / pip_lock.lock
-            )
-            session.run(
-                *piplocks.compile_command(pip_lock, output, *extra), env=piplocks.PIP_COMPILE_ENV
-            )
+            output = p.ROOT / pip_lock.lock
+            if check:
+                output = piplocks.check_copy(pip_lock, Path(scratch))
+            command = piplocks.compile_command(pip_lock, output, *extra)
+            session.run(*command, env=piplocks.PIP_COMPILE_ENV)
             if check and piplocks.is_stale(pip_lock, output):
                 stale.append(pip_lock.lock)
-        if stale:
-            session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
+    return stale
+
+
+def lock_debs(session: nox.Session, *, check: bool) -> None:
+    """Resolve each stand-in live; write its lock, or (`check`) report the drift."""
+    for base in p.BASES.values():
+        session.log(f"resolving the {base.name} stand-in against Debian {p.SUITE}, live")
+        current = standins.resolve_live(runner(session), base)
+        if check:
+            changes = aptlock.drift(aptlock.read_lock(base.name), current)
+            lines = "".join(f"\n  {change.line()}" for change in changes)
+            session.log(f"{aptlock.lock_path(base.name).name}: {aptlock.summary(changes)}{lines}")
+        else:
+            aptlock.lock_path(base.name).write_text(current.text(base.name))
+
+
+@nox.session(python=p.LOCK_PYTHON, default=False)
+def lock(session: nox.Session) -> None:
+    """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
+    check = "--check" in session.posargs
+    install_locked(session, p.DEV_LOCK)
+    stale = lock_wheels(session, check=check, extra=[a for a in session.posargs if a != "--check"])
+    lock_debs(session, check=check)
+    if stale:
+        session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
 
 
 @nox.session(default=True)
@@ -143,7 +161,7 @@ def serve(session: nox.Session) -> None:
 
 @nox.session(python=False, default=False)
 def bases(session: nox.Session) -> None:
-    """Build the stand-in base images from Debian packages (no registry needed)."""
+    """Build the stand-in base images from the locked Debian packages (no registry needed)."""
     options = image_options(session.name, session.posargs)
     make_bases(session, pick(session, options.builder))
 
@@ -223,6 +241,10 @@ def verify(session: nox.Session) -> None:
     if reason := publication.why_incomparable(published, builder.version(), has_commit):
         session.skip(reason)
     checkout_worktree(runner(session), commit_id, worktree)
+    try:  # that commit's locked .debs, which may have left Debian's mirror since
+        debs.fetch_locked(worktree)
+    except debs.DebGoneError as gone:
+        session.skip(f"cannot rebuild {commit_id[:12]}: {gone}")
     # That commit's own noxfile builds it, as a new machine would: stand-ins too.
     session.run(
         "nox",
@@ -236,6 +258,32 @@ def verify(session: nox.Session) -> None:
         session.skip(verdict.reason)
     if verdict.status != "same":
         session.error(f"{commit_id[:12]} rebuilt here does not give the published image IDs")
+
+
+@nox.session(default=False)
+def vendor(session: nox.Session) -> None:
+    """Fill a directory with every .deb and wheel a build needs, for an air-gapped machine."""
+    if len(session.posargs) != 1:
+        session.error("usage: nox -s vendor -- DIR (then build with MOSCOW_TIME_VENDOR=DIR)")
+    target = Path(session.posargs[0]).resolve()
+    install_locked(session, p.BUILD_LOCK)
+    count = debs.vendor(target / "debs")
+    wheels = target / "wheels"
+    session.run(*download_args(python="python", arch=p.machine_arch(), dest=wheels))
+    # And pip itself for this host, which the build session installs first.
+    session.run(
+        "python",
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--dest",
+        str(wheels),
+        *piplocks.install_args(p.BUILD_LOCK),
+    )
+    session.log(
+        f"{target}: {count} .debs and the wheels; build there with {p.VENDOR_ENV}={target}"
+    )
 
 
 def require_images(session: nox.Session) -> list[str]:

@@ -13,7 +13,10 @@ ln -sf python3.13 "$root/usr/local/bin/python3"
 ln -sf python3 "$root/usr/local/bin/python"
 
 # No copy of this machine's hostname or resolver (the engine supplies both),
-# and no logs of the install.
+# no logs of the install, and no apt source: the stand-in is installed from
+# the lock's local repository (bases/slim.*.lock), whose path means nothing
+# inside the image.
 rm -f "$root/etc/hostname" "$root/etc/resolv.conf" "$root/var/log/dpkg.log" \
+  "$root/etc/apt/sources.list" \
   "$root/var/log/alternatives.log" "$root/var/log/bootstrap.log"
 rm -rf "$root/var/log/apt" "$root/var/cache/ldconfig/aux-cache"

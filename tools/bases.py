@@ -12,10 +12,13 @@ import dataclasses
 import io
 import shutil
 import tarfile
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from tools.aptlock import Lock, lock_path, now, read_lock, resolve, used_packages
 from tools.builders import Builder, BuildRequest
+from tools.debs import local_repository
 from tools.process import BuildError, Runner, have, rfc3339, sha256_file
 from tools.project import BASES, BASES_LOCK, ROOT, SUITE, Base
 
@@ -44,19 +47,19 @@ class Recipe:
     #: itself only once its hooks have run.
     leftovers: tuple[str, ...] = ()
 
-    def mmdebstrap_args(self, tarball: Path) -> list[str]:
+    def mmdebstrap_args(
+        self, tarball: Path, *extra: str, repository: Path | None = None
+    ) -> list[str]:
+        """mmdebstrap from the local repository of the lock, or (no repository) live."""
         option, command = self.hook
-        return [
-            "mmdebstrap",
-            "--quiet",
-            f"--variant={self.variant}",
-            f"--include={','.join(self.packages)}",
-            f"{option}={command}",
-            # No mirror argument: mmdebstrap picks Debian's default, and no
-            # host name of ours goes into the repository.
-            SUITE,
-            str(tarball),
-        ]
+        args = ["mmdebstrap", "--quiet", f"--variant={self.variant}"]
+        args += [f"--include={','.join(self.packages)}", f"{option}={command}", *extra]
+        args += [SUITE, str(tarball)]
+        # Live, no mirror is named: mmdebstrap picks Debian's default (trixie,
+        # -updates, -security), and no host name goes into this repository.
+        if repository is not None:
+            args.append(f"deb [trusted=yes] copy://{repository} ./")
+        return args
 
 
 RECIPES = {
@@ -90,14 +93,27 @@ RECIPES = {
 }
 
 
+def require_mmdebstrap() -> None:
+    for program, package in (("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils")):
+        if not have(program):
+            raise BuildError(f"{program} is not installed (apt-get install {package})")
+
+
 def build_rootfs(run: Runner, base: Base, *, epoch: int) -> Path:
-    """Unpack Debian packages into base.workdir/rootfs.tar with mmdebstrap."""
-    if not have("mmdebstrap"):
-        raise BuildError("mmdebstrap is not installed (apt-get install mmdebstrap)")
-    recipe = RECIPES[base.name]
+    """Install exactly the locked Debian packages into base.workdir/rootfs.tar."""
+    require_mmdebstrap()
+    recipe, lock_name = RECIPES[base.name], lock_path(base.name).name
     base.workdir.mkdir(parents=True, exist_ok=True)
+    lock = read_lock(base.name)
+    if missing := sorted(set(recipe.packages) - {deb.package for deb in lock.debs}):
+        raise BuildError(
+            f"{lock_name} has no {', '.join(missing)}: the stand-in's packages changed "
+            "since it was locked; relock with `nox -s lock`"
+        )
+    repository = local_repository(lock.debs, lock_name, base.workdir / "debs")
     tarball = base.workdir / "rootfs.tar"
-    run(*recipe.mmdebstrap_args(tarball), env={"SOURCE_DATE_EPOCH": str(epoch)})
+    args = recipe.mmdebstrap_args(tarball, repository=repository)
+    run(*args, env={"SOURCE_DATE_EPOCH": str(epoch)})
     if recipe.leftovers:
         drop_members(tarball, recipe.leftovers)
     return tarball
@@ -122,6 +138,27 @@ def drop_members(tarball: Path, doomed: Sequence[str]) -> None:
                 continue
             target.addfile(member, source.extractfile(member) if member.isreg() else None)
     rewritten.replace(tarball)
+
+
+def resolve_live(run: Runner, base: Base) -> Lock:
+    """What mmdebstrap resolves for this stand-in today, against Debian's live indexes."""
+    require_mmdebstrap()
+    with tempfile.TemporaryDirectory() as scratch:
+        out = Path(scratch)
+        # Before mmdebstrap cleans up: its apt indexes, dpkg's status (minbase)
+        # and the .debs it fetched (extract installs none).
+        keep = (
+            f'mkdir -p {out}/lists && cp -a "$1/var/lib/apt/lists/." {out}/lists/ && '
+            f'ls "$1/var/cache/apt/archives" > {out}/archives.txt && '
+            f'{{ cat "$1/var/lib/dpkg/status" > {out}/status 2>/dev/null || true; }}'
+        )
+        recipe = RECIPES[base.name]
+        # The recipe's own hook stage: extract runs no customize hooks.
+        run(*recipe.mmdebstrap_args(out / "rootfs.tar", f"{recipe.hook[0]}={keep}"))
+        lists = {p.name: p.read_text() for p in (out / "lists").glob("*_Packages")}
+        status = (out / "status").read_text() if (out / "status").exists() else ""
+        used = used_packages(status, (out / "archives.txt").read_text())
+    return resolve(used, lists, now())
 
 
 def package_versions(tarball: Path) -> list[str]:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from tools.project import ROOT, PipLock
+from tools.wheelhouse import offline_index
 
 PIP_COMPILE_ARGS = (
     "--quiet",
@@ -46,4 +47,5 @@ def is_stale(lock: PipLock, compiled: Path) -> bool:
 
 def install_args(*locks: PipLock) -> list[str]:
     """pip install arguments for hash-pinned locks only; an unpinned package is an error."""
-    return ["--require-hashes", "--no-deps", *(a for lock in locks for a in ("-r", lock.lock))]
+    args = ["--require-hashes", "--no-deps", *(a for lock in locks for a in ("-r", lock.lock))]
+    return args + offline_index()

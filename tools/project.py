@@ -43,6 +43,8 @@ SUITE = "trixie"
 PYTHON_VERSION = "3.13"
 IMAGE_NAME = "moscow-time"
 OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
+#: A directory `nox -s vendor` filled: every .deb and wheel a build needs.
+VENDOR_ENV = "MOSCOW_TIME_VENDOR"
 BUILDER_ENV = "MOSCOW_TIME_BUILDER"
 CREATED_LABEL = "org.opencontainers.image.created"
 #: Digest of what a stand-in base is made from, so an edited hook or
@@ -159,6 +161,12 @@ def machine_arch() -> str:
     """The CPU the images are built for: the host's, as wheels name it."""
     machine = platform.machine().lower()
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def vendor_dir() -> Path | None:
+    """The air-gapped inputs, if $MOSCOW_TIME_VENDOR names them."""
+    configured = os.environ.get(VENDOR_ENV)
+    return Path(configured).resolve() if configured else None
 
 
 def is_offline(flag: bool = False) -> bool:

@@ -6,9 +6,17 @@ Builds run with no network; pip inside them installs from build/wheelhouse/.
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 from tools.process import Runner
-from tools.project import BUILD_LOCK, PYTHON_VERSION, ROOT, RUNTIME_LOCK, WHEELHOUSE
+from tools.project import (
+    BUILD_LOCK,
+    PYTHON_VERSION,
+    ROOT,
+    RUNTIME_LOCK,
+    WHEELHOUSE,
+    vendor_dir,
+)
 
 #: Every manylinux tag a cp313 wheel of ours may carry.
 MANYLINUX = (
@@ -20,7 +28,7 @@ MANYLINUX = (
 )
 
 
-def download_args(*, python: str, arch: str) -> list[str]:
+def download_args(*, python: str, arch: str, dest: Path = WHEELHOUSE) -> list[str]:
     """`pip download` of the runtime and build locks, hash-checked, for that CPU."""
     abi = f"cp{PYTHON_VERSION.replace('.', '')}"
     args = [python, "-m", "pip", "download", "--quiet", "--require-hashes", "--no-deps"]
@@ -28,8 +36,15 @@ def download_args(*, python: str, arch: str) -> list[str]:
     args += ["--abi", abi, "--abi", "abi3", "--abi", "none"]
     for tag in MANYLINUX:
         args += ["--platform", f"{tag}_{arch}"]
-    args += ["--dest", str(WHEELHOUSE)]
-    return [*args, "-r", str(ROOT / RUNTIME_LOCK.lock), "-r", str(ROOT / BUILD_LOCK.lock)]
+    args += ["--dest", str(dest)]
+    args += ["-r", str(ROOT / RUNTIME_LOCK.lock), "-r", str(ROOT / BUILD_LOCK.lock)]
+    return args + offline_index()
+
+
+def offline_index() -> list[str]:
+    """pip's options to take wheels only from the vendored directory, if there is one."""
+    vendored = vendor_dir()
+    return ["--no-index", "--find-links", str(vendored / "wheels")] if vendored else []
 
 
 def download_wheelhouse(run: Runner, *, python: str, arch: str) -> None:

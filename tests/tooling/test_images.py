@@ -49,10 +49,15 @@ def test_the_wheelhouse_takes_both_locks_for_the_images_python_and_cpu() -> None
 
 
 @pytest.mark.parametrize("name", list(BASES))
-def test_a_stand_in_is_made_from_the_suite_with_no_mirror_named(name: str) -> None:
+def test_a_stand_in_is_resolved_live_with_no_mirror_named_or_built_from_the_lock(
+    name: str,
+) -> None:
     args = bases.RECIPES[name].mmdebstrap_args(BASES[name].workdir / "rootfs.tar")
     assert args[-2] == SUITE
-    assert not any("http" in arg or "debian.org" in arg for arg in args)
+    assert not any("://" in arg for arg in args)
+    repository = BASES[name].workdir / "debs"
+    locked = bases.RECIPES[name].mmdebstrap_args(Path("rootfs.tar"), repository=repository)
+    assert locked[-1] == f"deb [trusted=yes] copy://{repository} ./"
 
 
 def test_the_distroless_stand_in_takes_exactly_upstreams_package_list() -> None:

@@ -1,0 +1,128 @@
+"""tools.aptlock: the Debian lock's format, its resolution from apt's indexes, and drift."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools import aptlock
+from tools.aptlock import Deb, Lock
+from tools.process import BuildError
+from tools.project import BASES
+
+PASSWD = Deb(
+    "passwd",
+    "1:4.17.4-2",
+    "amd64",
+    "trixie",
+    "debian",
+    1228000,
+    "a" * 64,
+    "pool/main/s/shadow/passwd_4.17.4-2_amd64.deb",
+)
+PASSWD_FIX = Deb(
+    "passwd",
+    "1:4.17.4-2+deb13u1",
+    "amd64",
+    "trixie-security",
+    "debian-security",
+    1228272,
+    "b" * 64,
+    "pool/updates/main/s/shadow/passwd_4.17.4-2+deb13u1_amd64.deb",
+)
+LIBC = Deb("libc6", "2.41-12", "amd64", "trixie", "debian", 2, "c" * 64, "pool/main/g/glibc/x.deb")
+
+
+def packages_index(*debs: Deb) -> str:
+    return "\n\n".join(
+        f"Package: {d.package}\nVersion: {d.version}\nArchitecture: {d.architecture}\n"
+        f"Description: a package\n with a continuation line\n"
+        f"Filename: {d.filename}\nSize: {d.size}\nSHA256: {d.sha256}"
+        for d in debs
+    )
+
+
+def test_a_lock_reads_back_as_it_was_written() -> None:
+    lock = Lock("2026-11-27T14:05:51Z", (PASSWD, LIBC))
+    again = aptlock.parse_lock(lock.text("slim"))
+    assert again == Lock("2026-11-27T14:05:51Z", (LIBC, PASSWD))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "passwd 1:4.17.4-2 amd64 trixie debian 12 zzzz pool/x.deb",  # not a sha256
+        "passwd 1:4.17.4-2 amd64 trixie debian big " + "a" * 64 + " pool/x.deb",  # size
+        "passwd 1:4.17.4-2 amd64",  # too few fields
+    ],
+)
+def test_a_malformed_lock_line_is_an_error_naming_the_line(line: str) -> None:
+    with pytest.raises(BuildError, match=r"bases/slim\.amd64\.lock:2: not a lock line"):
+        aptlock.parse_lock(f"# header\n{line}\n", "bases/slim.amd64.lock")
+
+
+@pytest.mark.parametrize(
+    ("name", "origin"),
+    [
+        ("mirror.invalid_debian_dists_trixie_main_binary-amd64_Packages", ("debian", "trixie")),
+        (
+            "security.mirror.invalid_debian-security_dists_trixie-security_main_binary-amd64_Packages",
+            ("debian-security", "trixie-security"),
+        ),
+        ("mirror.invalid_debian_dists_trixie_InRelease", None),
+    ],
+)
+def test_an_apt_list_names_its_archive_and_suite_but_the_host_is_dropped(
+    name: str, origin: tuple[str, str] | None
+) -> None:
+    assert aptlock.list_origin(name) == origin
+
+
+def test_a_version_is_locked_from_the_first_suite_that_offers_it() -> None:
+    lists = {
+        "h_debian-security_dists_trixie-security_main_binary-amd64_Packages": packages_index(
+            PASSWD_FIX
+        ),
+        "h_debian_dists_trixie_main_binary-amd64_Packages": packages_index(PASSWD, LIBC),
+    }
+    used = {("passwd", "1:4.17.4-2+deb13u1", "amd64"), ("libc6", "2.41-12", "amd64")}
+    lock = aptlock.resolve(used, lists, "2026-11-27T14:05:51Z")
+    assert lock.debs == (LIBC, PASSWD_FIX)
+
+
+def test_a_package_no_index_offers_is_an_error() -> None:
+    with pytest.raises(BuildError, match="not in the apt indexes"):
+        aptlock.resolve({("ghost", "1", "all")}, {}, "now")
+
+
+def test_what_a_run_used_comes_from_dpkgs_status_and_the_fetched_debs() -> None:
+    status = (
+        "Package: libc6\nStatus: install ok installed\nVersion: 2.41-12\nArchitecture: amd64\n\n"
+        "Package: gone\nStatus: deinstall ok config-files\nVersion: 1\nArchitecture: all\n"
+    )
+    archives = "lock\npartial\npasswd_1%3a4.17.4-2_amd64.deb\n"
+    assert aptlock.used_packages(status, archives) == {
+        ("libc6", "2.41-12", "amd64"),
+        ("passwd", "1:4.17.4-2", "amd64"),
+    }
+
+
+def test_drift_lists_each_moved_package_and_flags_security_updates() -> None:
+    changes = aptlock.drift(Lock("then", (PASSWD, LIBC)), Lock("now", (PASSWD_FIX,)))
+    assert [change.line() for change in changes] == [
+        "libc6: 2.41-12 → (absent)",
+        "passwd: 1:4.17.4-2 → 1:4.17.4-2+deb13u1  (security update)",
+    ]
+    assert aptlock.summary(changes) == "2 package(s) moved, 1 of them security update(s)"
+    assert aptlock.summary(aptlock.drift(Lock("a", (LIBC,)), Lock("b", (LIBC,)))).startswith(
+        "no drift"
+    )
+
+
+@pytest.mark.parametrize("name", list(BASES))
+def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(name: str) -> None:
+    from tools.bases import RECIPES
+
+    lock = aptlock.read_lock(name)
+    assert lock.locked_at
+    assert set(RECIPES[name].packages) <= {deb.package for deb in lock.debs}
+    assert {deb.suite for deb in lock.debs} <= set(aptlock.SUITES)

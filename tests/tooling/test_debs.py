@@ -1,0 +1,126 @@
+"""tools.debs against a real HTTP mirror on 127.0.0.1: cache, checks, and the relock message."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import lzma
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools import debs
+from tools.aptlock import Deb
+from tools.process import BuildError
+
+CONTENT = b"!<arch>\nnot really a deb, but bytes with a digest\n"
+DEB = Deb(
+    "passwd",
+    "1:4.17.4-2",
+    "amd64",
+    "trixie",
+    "debian",
+    len(CONTENT),
+    hashlib.sha256(CONTENT).hexdigest(),
+    "pool/main/s/shadow/passwd_4.17.4-2_amd64.deb",
+)
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        """Requests are the test's business, not its output."""
+
+
+@pytest.fixture
+def mirror(tmp_path: Path) -> Iterator[dict[str, str]]:
+    """A Debian-shaped mirror on loopback holding DEB and an index naming a newer passwd."""
+    root = tmp_path / "mirror" / "debian"
+    (root / "pool/main/s/shadow").mkdir(parents=True)
+    (root / DEB.filename).write_bytes(CONTENT)
+    for suite in ("trixie", "trixie-updates"):
+        index = root / "dists" / suite / "main" / "binary-amd64"
+        index.mkdir(parents=True)
+        version = "1:4.17.4-2+deb13u2" if suite == "trixie-updates" else DEB.version
+        text = f"Package: passwd\nVersion: {version}\nArchitecture: amd64\n"
+        (index / "Packages.xz").write_bytes(lzma.compress(text.encode()))
+    handler = functools.partial(QuietHandler, directory=str(root.parent))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield {"debian": f"http://127.0.0.1:{server.server_port}/debian"}
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv(debs.CACHE_ENV, str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_a_fetched_deb_is_checked_and_cached_by_its_sha256(
+    mirror: dict[str, str], cache: Path
+) -> None:
+    fetched = debs.fetch(DEB, "bases/slim.amd64.lock", mirror)
+    assert fetched == cache / f"{DEB.sha256}.deb"
+    assert fetched.read_bytes() == CONTENT
+    assert debs.fetch(DEB, "bases/slim.amd64.lock", {}) == fetched, "a cache hit needs no mirror"
+
+
+def test_an_edited_hash_stops_the_build_naming_the_file_and_package(
+    mirror: dict[str, str], cache: Path
+) -> None:
+    edited = Deb(**{**DEB.__dict__, "sha256": "0" * 64})
+    with pytest.raises(BuildError, match=r"passwd_4\.17\.4-2_amd64\.deb.*passwd 1:4\.17\.4-2"):
+        debs.fetch(edited, "bases/slim.amd64.lock", mirror)
+    assert not list(cache.glob("*")), "nothing unchecked is kept"
+
+
+def test_a_version_the_mirror_lacks_says_what_debian_has_and_how_to_relock(
+    mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(debs, "capture", lambda *args, **kwargs: "amd64")
+    gone = Deb(**{**DEB.__dict__, "version": "1:4.17.4-1"})
+    with pytest.raises(debs.DebGoneError) as raised:
+        debs.fetch(gone, "bases/slim.amd64.lock", mirror)
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "passwd 1:4.17.4-1 (bases/slim.amd64.lock) is no longer on the mirror" in message
+    assert "Debian now has 1:4.17.4-2+deb13u2" in message
+    assert "nox -s lock" in message
+
+
+def test_an_archive_with_no_known_mirror_says_how_to_name_one() -> None:
+    with pytest.raises(BuildError, match="MOSCOW_TIME_DEBIAN_MIRRORS"):
+        debs.fetch(DEB, "bases/slim.amd64.lock", {})
+
+
+def test_a_corrupt_cached_file_is_refused(cache: Path) -> None:
+    cache.mkdir(parents=True)
+    (cache / f"{DEB.sha256}.deb").write_bytes(b"tampered")
+    with pytest.raises(BuildError, match="is not the"):
+        debs.fetch(DEB, "bases/slim.amd64.lock", {})
+
+
+def test_mirrors_come_from_the_hosts_apt_indexes_or_the_environment() -> None:
+    uris = [
+        "http://mirror.invalid/debian/dists/bookworm/main/binary-amd64/Packages",
+        "http://mirror.invalid/debian-security/dists/bookworm-security/main/binary-amd64/Packages",
+        "cdrom://x/dists/y",
+    ]
+    assert debs.host_mirrors(uris) == {
+        "debian": "http://mirror.invalid/debian",
+        "debian-security": "http://mirror.invalid/debian-security",
+    }
+    assert debs.parse_mirrors("debian=http://a/debian/, debian-security=http://b/ds") == {
+        "debian": "http://a/debian",
+        "debian-security": "http://b/ds",
+    }
+
+
+def test_the_pool_path_follows_the_locked_version() -> None:
+    assert debs.pool_path(DEB) == DEB.filename
+    edited = Deb(**{**DEB.__dict__, "version": "1:9.9"})
+    assert debs.pool_path(edited) == "pool/main/s/shadow/passwd_9.9_amd64.deb"

@@ -1,0 +1,203 @@
+"""The locked .debs: the cache, the mirror, sha256 checks, and the local repository.
+
+Every .deb of a lock is taken from the cache (~/.cache/moscow-time/debs,
+keyed by sha256) or downloaded from a Debian mirror, and checked against its
+locked size and sha256 before use. `local_repository` then lays them out as a
+flat apt repository that mmdebstrap installs from, so nothing is resolved
+against a live index. Mirrors come from the host's apt configuration (no host
+name is written in this repository), or from $MOSCOW_TIME_DEBIAN_MIRRORS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import lzma
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+from tools.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
+from tools.process import BuildError, capture
+from tools.project import BASES, ROOT, SUITE, vendor_dir
+
+CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
+MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
+RELOCK = "relock with `nox -s lock` (docs/reproducibility.md: updating the lock)"
+
+
+class DebGoneError(BuildError):
+    """A locked .deb that no mirror serves any more; the message says how to relock."""
+
+
+def cache_dir() -> Path:
+    """Where fetched .debs are kept, outside any checkout, so clones share them."""
+    if configured := os.environ.get(CACHE_ENV):
+        return Path(configured)
+    if vendored := vendor_dir():
+        return vendored / "debs"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "moscow-time" / "debs"
+
+
+def cached_path(deb: Deb) -> Path:
+    return cache_dir() / f"{deb.sha256}.deb"
+
+
+def sha256_of(path: Path) -> str:
+    with path.open("rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def pool_path(deb: Deb) -> str:
+    """The locked file's path on a mirror, as Debian names a package's file in its pool."""
+    version = deb.version.split(":", 1)[-1]
+    return f"{deb.filename.rsplit('/', 1)[0]}/{deb.package}_{version}_{deb.architecture}.deb"
+
+
+def parse_mirrors(text: str) -> dict[str, str]:
+    """`debian=URL debian-security=URL` (spaces or commas) → archive → base URL."""
+    pairs = (item.split("=", 1) for item in re.split(r"[\s,]+", text.strip()) if "=" in item)
+    return {archive: url.rstrip("/") for archive, url in pairs}
+
+
+def host_mirrors(index_uris: Iterable[str]) -> dict[str, str]:
+    """Archive → base URL, from the URIs of the host's apt indexes (`apt-get indextargets`)."""
+    found: dict[str, str] = {}
+    for uri in index_uris:
+        base = uri.split("/dists/", 1)[0]
+        if "/dists/" in uri and base.startswith(("http://", "https://")):
+            found.setdefault(base.rsplit("/", 1)[-1], base)
+    return found
+
+
+def mirrors() -> dict[str, str]:
+    """Where to download each archive's pool files from."""
+    if configured := os.environ.get(MIRRORS_ENV):
+        return parse_mirrors(configured)
+    uris = capture("apt-get", "indextargets", "--format", "$(URI)", check=False).splitlines()
+    return host_mirrors(uris)
+
+
+def download(url: str, destination: Path) -> bool:
+    """Fetch url into destination; False if the mirror has no such file."""
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, destination.open("wb") as f:  # noqa: S310 -- the mirror's http(s) URL
+            shutil.copyfileobj(response, f)
+    except urllib.error.HTTPError as error:
+        if error.code in (403, 404, 410):
+            return False
+        raise BuildError(f"{url}: HTTP {error.code}; try again later") from error
+    except OSError as error:
+        raise BuildError(
+            f"{url}: {error}. Offline? Fill the cache on a connected machine with "
+            f"`nox -s vendor -- DIR`, then set {CACHE_ENV}=DIR/debs"
+        ) from error
+    return True
+
+
+def current_version(deb: Deb, where: Mapping[str, str]) -> str:
+    """The version Debian offers now for a package, for the relock message."""
+    arch = capture("dpkg", "--print-architecture")
+    for suite in reversed(SUITES):
+        archive = "debian-security" if suite.endswith("-security") else "debian"
+        if archive not in where:
+            continue
+        url = f"{where[archive]}/dists/{suite}/main/binary-{arch}/Packages.xz"
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+                text = lzma.decompress(response.read()).decode()
+        except (OSError, lzma.LZMAError):
+            continue
+        for fields in stanzas(text):
+            if fields.get("Package") == deb.package:
+                return fields["Version"]
+    return "none"
+
+
+def check(deb: Deb, path: Path, lock_name: str) -> None:
+    """The file must be the locked one: its size and sha256, or the build stops."""
+    digest = sha256_of(path)
+    if path.stat().st_size != deb.size or digest != deb.sha256:
+        raise BuildError(
+            f"{deb.basename}: sha256 {digest} is not the {deb.sha256} that {lock_name} locks "
+            f"for {deb.package} {deb.version}; if the lock was edited, {RELOCK}"
+        )
+
+
+def fetch(deb: Deb, lock_name: str, where: Mapping[str, str] | None = None) -> Path:
+    """The locked .deb, from the cache or a mirror, checked against the lock."""
+    cached = cached_path(deb)
+    if cached.exists():
+        check(deb, cached, lock_name)
+        return cached
+    where = mirrors() if where is None else where
+    if deb.archive not in where:
+        raise BuildError(
+            f"no mirror known for the {deb.archive!r} archive: set {MIRRORS_ENV}="
+            f"'{deb.archive}=http://…/{deb.archive}'"
+        )
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=cached.parent, suffix=".part", delete=False) as part:
+        partial = Path(part.name)
+    try:
+        if not download(f"{where[deb.archive]}/{pool_path(deb)}", partial):
+            raise DebGoneError(
+                f"{deb.package} {deb.version} ({lock_name}) is no longer on the mirror; Debian "
+                f"now has {current_version(deb, where)}: {RELOCK}"
+            )
+        check(deb, partial, lock_name)
+        partial.replace(cached)
+    finally:
+        partial.unlink(missing_ok=True)
+    return cached
+
+
+def fetch_locked(root: Path = ROOT) -> list[Path]:
+    """Every .deb the locks in root/bases/ name, fetched and checked; stops at the first gone."""
+    fetched, where = [], None
+    for name in BASES:
+        path = root / lock_path(name).relative_to(ROOT)
+        if not path.exists():
+            continue
+        for deb in parse_lock(path.read_text(), path.name).debs:
+            if not cached_path(deb).exists() and where is None:
+                where = mirrors()
+            fetched.append(fetch(deb, path.name, where))
+    return fetched
+
+
+def vendor(directory: Path) -> int:
+    """Copy every locked .deb into directory, named as the cache names them; how many."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fetched = set(fetch_locked())  # the bases share some packages
+    for path in fetched:
+        if not (directory / path.name).exists():
+            shutil.copyfile(path, directory / path.name)
+    return len(fetched)
+
+
+def local_repository(debs: Iterable[Deb], lock_name: str, directory: Path) -> Path:
+    """A flat apt repository of exactly the locked .debs, for mmdebstrap to install from."""
+    if directory.exists():
+        shutil.rmtree(directory)
+    directory.mkdir(parents=True)
+    where: dict[str, str] | None = None
+    for deb in debs:
+        if not cached_path(deb).exists() and where is None:
+            where = mirrors()
+        shutil.copyfile(fetch(deb, lock_name, where), directory / deb.basename)
+    ftparchive = ["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Suite={SUITE}"]
+    ftparchive += ["-o", f"APT::FTPArchive::Release::Codename={SUITE}"]
+    for index, command in (("Packages", "packages"), ("Release", "release")):
+        # A Release naming the suite: mmdebstrap finds the essential set by it.
+        made = subprocess.run(
+            [*ftparchive, command, "."], cwd=directory, capture_output=True, text=True, check=True
+        )
+        (directory / index).write_text(made.stdout)
+    return directory
