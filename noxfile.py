@@ -363,6 +363,14 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "tools.bench", *session.posargs)
 
 
+@nox.session(default=False)
+def stress(session: nox.Session) -> None:
+    """Attack both images (slow headers, floods, starved CPU and memory); `-- --quick` for CI."""
+    require_images(session)
+    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    session.run("python", "-m", "tools.stress", *session.posargs)
+
+
 # ---- Deployment -----------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from moscow_time.app import create_app
-from moscow_time.server import Server
+from moscow_time.limits import QueueDepthSummary
+from moscow_time.server import REQUEST_DEADLINE, Server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
@@ -41,6 +42,16 @@ def thread_count(text: str) -> int:
     return threads
 
 
+def seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"seconds out of range (0, 3600]: {value}")
+    return value
+
+
 def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m moscow_time",
@@ -65,6 +76,13 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
         default=DEFAULT_THREADS,
         help="worker threads (default %(default)s)",
     )
+    parser.add_argument(
+        "--request-deadline",
+        type=seconds,
+        default=environ.get("REQUEST_DEADLINE", str(REQUEST_DEADLINE)),
+        help="seconds a connection gets to send a complete request "
+        "(env REQUEST_DEADLINE, default %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -75,8 +93,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # One summary line per interval instead of one warning per queued request.
+    logging.getLogger("waitress.queue").addFilter(QueueDepthSummary())
     try:
-        server = Server(create_app(), host=args.host, port=args.port, threads=args.threads)
+        server = Server(
+            create_app(),
+            host=args.host,
+            port=args.port,
+            threads=args.threads,
+            request_deadline=args.request_deadline,
+        )
     except (OSError, ValueError) as error:
         # A busy port or an unresolvable host: one clear line, no traceback.
         logging.getLogger("moscow_time").error(

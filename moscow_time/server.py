@@ -16,13 +16,23 @@ from types import FrameType
 from typing import Any
 
 from waitress import wasyncore
-from waitress.server import BaseWSGIServer, create_server
+from waitress.adjustments import Adjustments
+from waitress.task import ThreadedTaskDispatcher
+
+from moscow_time.limits import GuardedServer
 
 log = logging.getLogger(__name__)
 
 #: How long accepted requests get to finish after a stop signal. It keeps the
 #: whole stop under 2 s, well inside Docker's and Kubernetes' grace periods.
 DRAIN_SECONDS = 1.5
+
+#: A connection must deliver a complete request this many seconds after it
+#: was accepted or got its last response, or it is closed (moscow_time/limits.py).
+REQUEST_DEADLINE = 10.0
+#: Connections held at once; past this, the longest-waiting one is evicted.
+#: 1,000 trickling half-open connections are the stress test's attack.
+MAX_CONNECTIONS = 1000
 
 #: Waitress settings for an app that serves small GET responses.
 WAITRESS_SETTINGS: dict[str, Any] = {
@@ -31,8 +41,13 @@ WAITRESS_SETTINGS: dict[str, Any] = {
     # No endpoint takes a body, and no honest client sends 16 KiB of headers.
     "max_request_body_size": 64 * 1024,
     "max_request_header_size": 16 * 1024,
-    # Idle keep-alive connections are cheap, but not free.
+    # Idle keep-alive connections are cheap, but not free; the request
+    # deadline closes them sooner, checked every second.
     "channel_timeout": 30,
+    "cleanup_interval": 1,
+    # poll(), not select(): select() cannot watch a descriptor above 1023,
+    # and a flood opens more connections than that.
+    "asyncore_use_poll": True,
     "expose_tracebacks": False,
     # Behind Docker's port mapping every client would look like the gateway;
     # no proxy headers are trusted, because none is configured.
@@ -48,13 +63,37 @@ def _is_busy(channel: Any) -> bool:
 class Server:
     """A Waitress server with a graceful stop."""
 
-    def __init__(self, app: Any, *, host: str, port: int, threads: int) -> None:
-        server = create_server(app, host=host, port=port, threads=threads, **WAITRESS_SETTINGS)
-        if not isinstance(server, BaseWSGIServer):  # pragma: no cover
-            raise TypeError("expected a single listening socket")
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str,
+        port: int,
+        threads: int,
+        request_deadline: float = REQUEST_DEADLINE,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        # Waitress's own limit stops accepting; ours, lower, evicts instead.
+        adj = Adjustments(
+            host=host,
+            port=port,
+            threads=threads,
+            connection_limit=2 * max_connections,
+            **WAITRESS_SETTINGS,
+        )
+        dispatcher = ThreadedTaskDispatcher()
+        dispatcher.set_thread_count(threads)
         # Any: the drain uses parts of waitress (the socket map, the channels
         # and their buffers) that its published stubs leave out or mistype.
-        self._server: Any = server
+        self._server: Any = GuardedServer(
+            app,
+            {},
+            dispatcher=dispatcher,
+            adj=adj,
+            sockinfo=adj.listen[0],
+            request_deadline=request_deadline,
+            max_connections=max_connections,
+        )
         self._stop_requested = False
 
     @property
@@ -93,6 +132,9 @@ class Server:
 
     def _drain(self) -> None:
         server = self._server
+        # Connections the kernel has completed but Waitress not yet accepted
+        # would be reset with the listener: take them in, so they are served.
+        server.accept_backlog()
         # Stop listening, so new connections are refused at once, while the
         # trigger and the accepted connections stay in the loop. (The
         # server's own close() would shut the trigger too.)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import time
 import urllib.request
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tools.loopback import free_port
+from tools.loopback import free_port, wait_for
 from tools.project import ROOT
 
 from .conftest import docker, image_for
@@ -78,3 +79,29 @@ def test_compose_serves_the_page_with_the_hardening(
     assert host == "true [ALL] 64"
     bindings = docker("port", container, "5000/tcp")
     assert bindings.startswith("127.0.0.1:")
+
+
+def test_a_killed_server_is_brought_back_by_compose(
+    project: tuple[list[str], dict[str, str]],
+) -> None:
+    base, env = project
+    (container,) = subprocess.run(
+        [*base, "ps", "--quiet"], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    url = f"http://127.0.0.1:{env['MOSCOW_TIME_PORT']}/healthz"
+    assert wait_for(url, within=60, poll=0.5)
+    pid = int(docker("inspect", "--format", "{{.State.Pid}}", container))
+    # A crash, as Docker sees one: `docker kill` would count as stopping it by hand.
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        pytest.skip("killing the container's process needs root, as CI runs")
+    # restart: unless-stopped, not the health check, brings it back.
+    assert wait_for(url, within=60, poll=0.5), "compose did not restart the killed server"
+    assert int(docker("inspect", "--format", "{{.RestartCount}}", container)) >= 1
+
+
+def test_compose_rotates_the_logs() -> None:
+    text = (ROOT / "compose.yaml").read_text()
+    assert 'max-size: "10m"' in text
+    assert 'max-file: "3"' in text

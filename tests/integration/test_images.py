@@ -10,6 +10,7 @@ import tarfile
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -42,8 +43,21 @@ def test_page_and_api_show_moscow_time_within_two_seconds(container: Container) 
     assert data["zone"] == "Europe/Moscow"
 
 
-def test_clock_ignores_the_containers_own_time_zone(start: Runner) -> None:
-    container = start("--env", "TZ=America/New_York")
+@pytest.mark.parametrize(
+    "options",
+    [
+        ("--env", "TZ=America/New_York"),
+        ("--env", "TZ=:/nonexistent/zone"),  # a zone that cannot be read
+        # The host's zone as the container's clock zone, as some deployments mount it.
+        ("--volume", "/usr/share/zoneinfo/America/New_York:/etc/localtime:ro"),
+    ],
+)
+def test_clock_ignores_the_containers_own_time_zone(
+    start: Runner, options: tuple[str, ...]
+) -> None:
+    if "--volume" in options and not Path(options[1].split(":")[0]).exists():
+        pytest.skip("this host has no /usr/share/zoneinfo/America/New_York to mount")
+    container = start(*options)
     data = json.loads(container.get("/api/time")[2])
     expected = datetime.now(UTC).astimezone(ZoneInfo("Europe/Moscow"))
     offset = expected.utcoffset()

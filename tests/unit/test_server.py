@@ -178,6 +178,8 @@ def test_bad_requests_get_clean_answers_and_the_server_keeps_serving(
         (("--port", "70000"), {}, "port out of range"),
         (("--threads", "0"), {}, "need at least 1 thread"),
         (("--threads", "many"), {}, "not a whole number: 'many'"),
+        ((), {"REQUEST_DEADLINE": "soon"}, "not a number of seconds: 'soon'"),
+        (("--request-deadline", "0"), {}, "seconds out of range"),
     ],
 )
 def test_bad_settings_are_refused_with_a_clear_message(

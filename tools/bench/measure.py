@@ -73,9 +73,10 @@ def build_baseline(base: str) -> None:
 # ---- measurements -------------------------------------------------------------------
 
 
-def start_container(image: str, port: int, *command: str) -> str:
+def start_container(image: str, port: int, *options: str) -> str:
+    """`docker run` of the image, published on 127.0.0.1 only; its container ID."""
     return capture(
-        "docker", "run", "--detach", "--publish", f"127.0.0.1:{port}:5000", image, *command
+        "docker", "run", "--detach", "--publish", f"127.0.0.1:{port}:5000", *options, image
     )
 
 
@@ -93,10 +94,10 @@ def cold_start(image: str) -> float:
 
 
 @contextlib.contextmanager
-def serving(image: str) -> Iterator[tuple[str, int]]:
+def serving(image: str, *options: str) -> Iterator[tuple[str, int]]:
     """A container of `image` that answers on /healthz, and its port; removed afterwards."""
     port = free_port()
-    container = start_container(image, port)
+    container = start_container(image, port, *options)
     try:
         if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.05):
             raise SystemExit(f"bench: {image} did not start")

@@ -1,0 +1,168 @@
+"""moscow_time.limits: the request deadline, eviction at the limit, and quiet logs.
+
+The server runs in this process on 127.0.0.1, with a short deadline and a
+small connection limit so that each attack stays small and quick.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from moscow_time import create_app
+from moscow_time.limits import QueueDepthSummary, RateLimitedReport
+from moscow_time.server import Server
+from tools.loopback import get
+
+DEADLINE = 1.0
+LIMIT = 20
+
+
+@contextlib.contextmanager
+def serving(*, deadline: float, limit: int) -> Iterator[Server]:
+    """A server in this process with that request deadline and connection limit."""
+    served = Server(
+        create_app(),
+        host="127.0.0.1",
+        port=0,
+        threads=2,
+        request_deadline=deadline,
+        max_connections=limit,
+    )
+    thread = threading.Thread(target=served.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield served
+    finally:
+        served.request_stop()
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def server() -> Iterator[Server]:
+    """A server with a 1 s request deadline and room for 20 connections."""
+    with serving(deadline=DEADLINE, limit=LIMIT) as served:
+        yield served
+
+
+def half_open(port: int, count: int) -> list[socket.socket]:
+    sockets = []
+    for _ in range(count):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        sockets.append(sock)
+    return sockets
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    try:
+        return sock.recv(1) == b""
+    except OSError:
+        return True
+
+
+def healthz_seconds(port: int) -> float:
+    started = time.perf_counter()
+    status, _, body = get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    assert (status, body) == (200, '{"status":"ok"}\n')
+    return time.perf_counter() - started
+
+
+def test_a_trickling_connection_is_closed_at_the_deadline_however_slowly_it_sends(
+    server: Server,
+) -> None:
+    port = server.address[1]
+    (sock,) = half_open(port, 1)
+    started = time.monotonic()
+    sock.settimeout(0.2)
+    closed = False
+    with sock:
+        while not closed and time.monotonic() - started < 6 * DEADLINE:
+            try:
+                sock.sendall(b"X-Trickle: 1\r\n")
+                closed = sock.recv(1) == b""
+            except TimeoutError:
+                continue
+            except OSError:
+                closed = True
+    assert closed, "a trickle kept the connection open past the deadline"
+    # The deadline, plus one maintenance interval, plus a generous margin.
+    assert time.monotonic() - started < DEADLINE + 3
+
+
+def test_a_new_client_is_served_at_once_when_the_limit_is_full_of_half_open_requests() -> None:
+    # A long deadline: only eviction can make room in time.
+    with serving(deadline=60, limit=LIMIT) as server:
+        port = server.address[1]
+        attackers = half_open(port, 3 * LIMIT)
+        try:
+            assert healthz_seconds(port) < 2
+            time.sleep(0.5)  # evictions are closed on the next turn of the loop
+            assert sum(closed_by_server(s) for s in attackers[:LIMIT]) >= LIMIT
+        finally:
+            for sock in attackers:
+                sock.close()
+
+
+def test_a_kept_alive_client_under_the_limit_is_left_alone(server: Server) -> None:
+    keeper = http.client.HTTPConnection("127.0.0.1", server.address[1], timeout=5)
+    try:
+        keeper.request("GET", "/healthz")
+        assert keeper.getresponse().read() == b'{"status":"ok"}\n'
+        attackers = half_open(server.address[1], LIMIT // 2)
+        try:
+            keeper.request("GET", "/healthz")
+            assert keeper.getresponse().status == 200
+        finally:
+            for sock in attackers:
+                sock.close()
+    finally:
+        keeper.close()
+
+
+def record(depth: int) -> logging.LogRecord:
+    return logging.LogRecord(
+        "waitress.queue", logging.WARNING, "", 0, "Task queue depth is %d", (depth,), None
+    )
+
+
+def test_queue_depth_warnings_become_one_summary_per_interval(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = [100.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    summary = QueueDepthSummary(interval=10)
+    first = record(1)
+    assert summary.filter(first)
+    assert not any(summary.filter(record(depth)) for depth in (3, 7, 2))
+    clock[0] += 10
+    last = record(1)
+    assert summary.filter(last)
+    assert last.getMessage() == (
+        "requests waited for a worker thread 4 time(s) since the last report; deepest queue 7"
+    )
+
+
+def test_a_rate_limited_report_sums_up_what_happened_in_between(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = [0.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    report = RateLimitedReport(logging.getLogger("test"), "closed: %s", interval=10)
+    with caplog.at_level(logging.WARNING, "test"):
+        report.add("late", 2)
+        report.add("late", 3)
+        report.add("evicted", 1)
+        clock[0] = 10
+        report.add("late", 1)
+    assert [r.getMessage() for r in caplog.records] == [
+        "closed: 2 late",
+        "closed: 4 late; 1 evicted",
+    ]

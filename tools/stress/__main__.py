@@ -1,0 +1,59 @@
+"""`python -m tools.stress [--quick] [--image IMAGE] [--only NAME]`: run by `nox -s stress`.
+
+Runs every scenario against each image, prints the table, and (a full run of
+both images) writes it to docs/reliability.md between its markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+from collections.abc import Sequence
+
+from tools.bench.report import machine
+from tools.process import BuildError
+from tools.project import ROOT, VARIANTS
+from tools.stress.scenarios import FULL, HEADER, QUICK, SCENARIOS
+from tools.tables import table
+
+DOC = ROOT / "docs" / "reliability.md"
+START, END = "<!-- stress:start -->", "<!-- stress:end -->"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="nox -s stress --")
+    parser.add_argument("--quick", action="store_true", help="smaller and shorter, for CI")
+    parser.add_argument("--image", action="append", help="default: both app images")
+    parser.add_argument("--only", action="append", choices=list(SCENARIOS), help="default: all")
+    args = parser.parse_args(argv)
+    for tool in ("docker", "wrk"):
+        if not shutil.which(tool):
+            raise SystemExit(f"stress: {tool} is not installed (apt-get install {tool})")
+    size = QUICK if args.quick else FULL
+    images = args.image or [variant.tag() for variant in VARIANTS.values()]
+    sections = []
+    for image in images:
+        rows = [HEADER]
+        for name in args.only or SCENARIOS:
+            print(f"stress: {image}: {name}", flush=True)
+            rows.append(SCENARIOS[name](image, size).cells())
+        sections.append(f"### {image}\n\n{table(rows)}\n")
+    when = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    report = f"Measured {when} on {machine()}" + (" (quick mode)." if args.quick else ".")
+    report += "\n\n" + "\n".join(sections)
+    print(report)
+    if not args.quick and not args.image and not args.only:
+        text = DOC.read_text()
+        before, rest = text.split(START, 1)
+        DOC.write_text(f"{before}{START}\n{report}{END}{rest.split(END, 1)[1]}")
+        print(f"stress: wrote {DOC.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except BuildError as error:
+        sys.exit(f"stress: {error}")
