@@ -13,13 +13,13 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from moscow_time.app import create_app
-from moscow_time.limits import QueueDepthSummary
+from moscow_time.limits import quiet_waitress_queue
 from moscow_time.server import REQUEST_DEADLINE, Server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
 #: Measured in docs/benchmarks.md.
-DEFAULT_THREADS = 4
+DEFAULT_THREADS = 16
 
 
 def port_number(text: str) -> int:
@@ -86,15 +86,19 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = parse_args(argv, os.environ)
+def configure_logging() -> None:
+    """Everything to stderr, one line per event; queue pressure as one line per interval."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    # One summary line per interval instead of one warning per queued request.
-    logging.getLogger("waitress.queue").addFilter(QueueDepthSummary())
+    quiet_waitress_queue()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv, os.environ)
+    configure_logging()
     try:
         server = Server(
             create_app(),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -10,6 +11,7 @@ from flask import Flask, Response, current_app, jsonify, render_template, reques
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from moscow_time.clock import MoscowTime, moscow_time
+from moscow_time.logs import RateLimitedReport
 
 #: Everything the page loads comes from this origin; nothing may frame it.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -35,6 +37,10 @@ SECURITY_HEADERS = {
 
 # A time is stale the moment it is sent; no cache may keep it.
 NO_STORE = "no-store"
+#: 404s, 405s and the like, one summary line per 10 s (moscow_time/logs.py).
+CLIENT_ERRORS = RateLimitedReport(
+    logging.getLogger("moscow_time.app"), "client errors: %s", interval=10.0
+)
 
 
 def utc_now() -> datetime:
@@ -86,11 +92,12 @@ def healthz() -> Response:
 def http_error(error: HTTPException) -> tuple[Response | str, int]:
     code = error.code or 500
     if not isinstance(error, InternalServerError):
-        # Flask has already logged a 500 with its traceback; log the rest here.
-        # %r keeps a path with control characters on one log line.
-        current_app.logger.warning(
-            "%s %r -> %d %s", request.method, request.path, code, error.name
-        )
+        # Flask has already logged a 500 with its traceback. The rest are the
+        # clients' errors: summed up, one line per interval, so that a flood of
+        # bad requests is not a flood of log lines. %r keeps a path with
+        # control characters on one line, at debug level.
+        current_app.logger.debug("%s %r -> %d", request.method, request.path[:200], code)
+        CLIENT_ERRORS.add(f"{code} {error.name}")
     if request.path.startswith("/api/"):
         return jsonify(error=error.name, status=code), code
     return render_template("error.html", code=code, name=error.name), code

@@ -168,10 +168,13 @@ def test_errors_are_short_and_leak_nothing(
         assert f"<h1>{status} {name}</h1>" in body
 
 
-def test_errors_are_logged(client: FlaskClient, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING):
+def test_errors_are_logged_at_debug_on_one_line(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, "moscow_time.app"):
         client.get("/nope%0Aforged log line")
-    assert "GET '/nope\\nforged log line' -> 404 Not Found" in caplog.text
+    assert "GET '/nope\\nforged log line' -> 404" in caplog.text
+    assert "\nforged log line" not in caplog.text
 
 
 @pytest.fixture
@@ -218,3 +221,19 @@ def test_unknown_paths_get_a_clean_404(client: FlaskClient, path: str) -> None:
     response = client.get(url)
     assert response.status_code in {404, 308}  # 308: werkzeug merging slashes
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+def test_a_flood_of_bad_requests_is_one_log_line_per_interval(
+    client: FlaskClient, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moscow_time import app as app_module
+    from moscow_time.logs import RateLimitedReport
+
+    report = RateLimitedReport(app_module.CLIENT_ERRORS.logger, "client errors: %s", interval=10)
+    monkeypatch.setattr(app_module, "CLIENT_ERRORS", report)
+    with caplog.at_level(logging.WARNING, "moscow_time.app"):
+        for _ in range(50):
+            assert client.get("/no/such/page/" + "%" * 3000).status_code == 404
+        assert client.post("/api/time").status_code == 405
+    assert [r.getMessage() for r in caplog.records] == ["client errors: 1 404 Not Found"]
+    assert report.pending == {"404 Not Found": (49, 0), "405 Method Not Allowed": (1, 0)}

@@ -17,7 +17,8 @@ from collections.abc import Iterator
 import pytest
 
 from moscow_time import create_app
-from moscow_time.limits import QueueDepthSummary, RateLimitedReport
+from moscow_time.limits import quiet_waitress_queue
+from moscow_time.logs import RateLimitedReport
 from moscow_time.server import Server
 from tools.loopback import get
 
@@ -127,27 +128,13 @@ def test_a_kept_alive_client_under_the_limit_is_left_alone(server: Server) -> No
         keeper.close()
 
 
-def record(depth: int) -> logging.LogRecord:
-    return logging.LogRecord(
-        "waitress.queue", logging.WARNING, "", 0, "Task queue depth is %d", (depth,), None
-    )
-
-
-def test_queue_depth_warnings_become_one_summary_per_interval(
-    monkeypatch: pytest.MonkeyPatch,
+def test_waitress_per_request_queue_warning_is_silenced(
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = [100.0]
-    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
-    summary = QueueDepthSummary(interval=10)
-    first = record(1)
-    assert summary.filter(first)
-    assert not any(summary.filter(record(depth)) for depth in (3, 7, 2))
-    clock[0] += 10
-    last = record(1)
-    assert summary.filter(last)
-    assert last.getMessage() == (
-        "requests waited for a worker thread 4 time(s) since the last report; deepest queue 7"
-    )
+    quiet_waitress_queue()
+    with caplog.at_level(logging.WARNING, "waitress.queue"):
+        logging.getLogger("waitress.queue").warning("Task queue depth is %d", 3)
+    assert caplog.records == []
 
 
 def test_a_rate_limited_report_sums_up_what_happened_in_between(
@@ -160,9 +147,11 @@ def test_a_rate_limited_report_sums_up_what_happened_in_between(
         report.add("late", 2)
         report.add("late", 3)
         report.add("evicted", 1)
+        report.add("queued", peak=3)
+        report.add("queued", peak=7)
         clock[0] = 10
         report.add("late", 1)
     assert [r.getMessage() for r in caplog.records] == [
         "closed: 2 late",
-        "closed: 4 late; 1 evicted",
+        "closed: 4 late; 1 evicted; 2 queued, queue up to 7",
     ]

@@ -1,4 +1,9 @@
-"""`python -m tools.bench [--quick]`: the whole benchmark, run by `nox -s bench`."""
+"""`python -m tools.bench [--quick]`: the whole benchmark, run by `nox -s bench`.
+
+Each round runs every subject once, in turn (baseline, slim, distroless,
+server floor, then again), so a machine that slows down mid-run slows them
+all; the report gives each figure's median and range over the rounds.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +11,25 @@ import argparse
 import datetime as dt
 import json
 import shutil
+import statistics
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from tools import appimages, engine
+from tools.bench.ceiling import nginx_ceiling
 from tools.bench.measure import (
     BASELINE_TAG,
     FULL,
     OUT,
     QUICK,
+    Mode,
+    Subject,
     build_baseline,
     cold_start,
     floor_start,
-    measure_running,
-    median_spread,
-    nginx_ceiling,
+    running,
+    startup_inside,
     stop_time,
 )
 from tools.bench.report import DOCS, chart, machine, report, update_docs
@@ -29,16 +37,43 @@ from tools.process import BuildError
 from tools.project import VARIANTS
 
 
-def size(image: str) -> int:
+def size_mb(image: str) -> float:
     found = engine.image_size(image)
     if found is None:
         raise SystemExit(f"bench: Docker has no image {image}: run `nox -s build` first")
-    return found
+    return found / 1e6
+
+
+def subjects_of(bases: dict[str, str]) -> list[Subject]:
+    found = [Subject("baseline", BASELINE_TAG, bases["slim"])]
+    found += [Subject(n, v.tag(), bases[n], is_app=True) for n, v in VARIANTS.items()]
+    return [*found, Subject.floor(VARIANTS["distroless"].tag(), bases["distroless"])]
+
+
+def one_round(subjects: list[Subject], bases: dict[str, str], mode: Mode) -> dict[str, Any]:
+    """Every subject once, in turn, and the bare-Python floor."""
+    figures: dict[str, Any] = {}
+    floor = [floor_start(bases["slim"]) for _ in range(mode.cold_starts)]
+    figures["python3 -c pass"] = {"cold_start_s": statistics.median(floor)}
+    for subject in subjects:
+        print(f"bench: {subject.name}", flush=True)
+        row: dict[str, float] = {
+            "cold_start_s": statistics.median(cold_start(subject) for _ in range(mode.cold_starts))
+        }
+        row |= running(subject, mode)
+        row["stop_s"] = stop_time(subject)
+        if subject.is_app:
+            inside = startup_inside(subject, max(3, mode.cold_starts))
+            row["app_start_ms"] = statistics.median(inside["app"]) * 1000
+            row["bare_start_ms"] = statistics.median(inside["bare"]) * 1000
+            row["app_over_bare_ms"] = row["app_start_ms"] - row["bare_start_ms"]
+        figures[subject.name] = row
+    return figures
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="nox -s bench --")
-    parser.add_argument("--quick", action="store_true", help="a few seconds per image, for CI")
+    parser.add_argument("--quick", action="store_true", help="one short round, for CI")
     args = parser.parse_args(argv)
     mode = QUICK if args.quick else FULL
     for tool in ("docker", "wrk"):
@@ -51,39 +86,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     print("bench: building the seed-style baseline")
     build_baseline(bases["slim"])
-    subjects = {"baseline": (BASELINE_TAG, bases["slim"])}
-    subjects |= {name: (variant.tag(), bases[name]) for name, variant in VARIANTS.items()}
+    subjects = subjects_of(bases)
     results: dict[str, Any] = {
         "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
         "quick": args.quick,
-        "images": {},
+        "subjects": [s.name for s in subjects],
+        "sizes": {
+            s.name: {
+                "size_mb": size_mb(s.image),
+                "over_base_mb": size_mb(s.image) - size_mb(s.base),
+            }
+            for s in subjects
+        },
+        "rounds": [],
     }
-    print("bench: start-up floor")
-    results["floor_s"] = median_spread(
-        [floor_start(bases["slim"]) for _ in range(mode.cold_starts)]
-    )
-    for name, (image, base) in subjects.items():
-        print(f"bench: {name}")
-        row: dict[str, Any] = {
-            "size_mb": size(image) / 1e6,
-            "over_base_mb": (size(image) - size(base)) / 1e6,
-            "cold_start_s": median_spread([cold_start(image) for _ in range(mode.cold_starts)]),
-        }
-        row |= measure_running(image, mode)
-        row["stop_s"] = median_spread([stop_time(image) for _ in range(mode.stops)])
-        results["images"][name] = row
+    for number in range(mode.rounds):
+        print(f"bench: round {number + 1} of {mode.rounds}")
+        results["rounds"].append(one_round(subjects, bases, mode))
     print("bench: nginx ceiling")
     results["ceiling"] = nginx_ceiling(mode)
     (OUT / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    table = report(results, args.quick)
-    (OUT / "results.md").write_text(table)
+    text = report(results)
+    (OUT / "results.md").write_text(text)
     chart(results, OUT / "chart.png")
-    print(table)
+    print(text)
     if not args.quick:
         shutil.copy(OUT / "chart.png", DOCS / "benchmarks.png")
-        update_docs(table)
-        print("bench: wrote docs/benchmarks.md and docs/benchmarks.png")
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%MZ")
+        (OUT / f"results-{stamp}.md").write_text(text)
+        update_docs(text)
+        print("bench: wrote docs/benchmarks.md (latest run) and docs/benchmarks.png")
     return 0
 
 

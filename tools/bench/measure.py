@@ -1,23 +1,21 @@
-"""The benchmark's measurements: cold start, throughput, memory and stop time of one image.
+"""The measurements of one subject: cold start, start-up inside, throughput, memory, stop.
 
-Every container is published on 127.0.0.1 only, and every load is bounded in
-time (wrk -d).
+A `Subject` is an image and how to run it: the seed-style baseline, our two
+images, and the server floor (our Waitress settings serving hello-world in
+the distroless image). Every container is published on 127.0.0.1 only, and
+every load is bounded in time (wrk -d).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime as dt
 import json
 import re
 import shutil
-import statistics
-import subprocess
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tools.builders import BuildRequest, pick_builder
@@ -26,30 +24,51 @@ from tools.process import capture, source_date_epoch
 from tools.project import BUILD, WHEELHOUSE
 
 OUT = BUILD / "bench"
-BASELINE = Path(__file__).resolve().parent / "baseline"
+HERE = Path(__file__).resolve().parent
+BASELINE = HERE / "baseline"
+PROBE = HERE / "probe"
 BASELINE_TAG = "moscow-time-bench:baseline"
-CONCURRENCY = 16
+CONCURRENCIES = (1, 16, 64)
 WRK_THREADS = 2
 
 
 @dataclasses.dataclass(frozen=True)
 class Mode:
+    rounds: int
     cold_starts: int
-    stops: int
     warmup_s: int
     load_s: int
 
 
-FULL = Mode(cold_starts=10, stops=3, warmup_s=3, load_s=15)
-QUICK = Mode(cold_starts=3, stops=1, warmup_s=1, load_s=3)
+FULL = Mode(rounds=3, cold_starts=3, warmup_s=2, load_s=8)
+QUICK = Mode(rounds=1, cold_starts=1, warmup_s=1, load_s=2)
 
 
-def median_spread(values: Sequence[float]) -> tuple[float, float]:
-    """Median, and half the range around it: noisy machines need both."""
-    return statistics.median(values), (max(values) - min(values)) / 2
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """An image and how the bench runs it."""
 
+    name: str
+    image: str
+    #: The image it is built on, for "over base".
+    base: str
+    #: `docker run` options before the image, and arguments after it.
+    options: tuple[str, ...] = ()
+    command: tuple[str, ...] = ()
+    #: Whether its entry point is `python -m moscow_time` (start-up inside is measured).
+    is_app: bool = False
 
-# ---- the images ------------------------------------------------------------------
+    @classmethod
+    def floor(cls, image: str, base: str) -> Subject:
+        """Our Waitress settings serving hello-world, in that image: what the server costs."""
+        mount = f"{PROBE}:/opt/bench:ro"
+        return cls(
+            "server floor",
+            image,
+            base,
+            ("--volume", mount, "--entrypoint", "python3"),
+            ("/opt/bench/floor_app.py",),
+        )
 
 
 def build_baseline(base: str) -> None:
@@ -70,40 +89,37 @@ def build_baseline(base: str) -> None:
     pick_builder("docker").build(lambda *args, **_: capture(*args), request)
 
 
-# ---- measurements -------------------------------------------------------------------
-
-
-def start_container(image: str, port: int, *options: str) -> str:
-    """`docker run` of the image, published on 127.0.0.1 only; its container ID."""
-    return capture(
-        "docker", "run", "--detach", "--publish", f"127.0.0.1:{port}:5000", *options, image
-    )
-
-
-def cold_start(image: str) -> float:
-    """Seconds from `docker run` to the first 200 from /healthz."""
-    port = free_port()
-    started = time.perf_counter()
-    container = start_container(image, port)
-    try:
-        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.005):
-            raise SystemExit(f"bench: {image} did not answer within 30 s")
-        return time.perf_counter() - started
-    finally:
-        capture("docker", "rm", "--force", container)
+def start_container(subject: Subject, port: int, *extra: str) -> str:
+    """`docker run` of the subject, published on 127.0.0.1 only; its container ID."""
+    publish = ("--publish", f"127.0.0.1:{port}:5000")
+    run = ("docker", "run", "--detach", *publish, *extra, *subject.options, subject.image)
+    return capture(*run, *subject.command)
 
 
 @contextlib.contextmanager
-def serving(image: str, *options: str) -> Iterator[tuple[str, int]]:
-    """A container of `image` that answers on /healthz, and its port; removed afterwards."""
+def serving(subject: Subject, *extra: str) -> Iterator[tuple[str, int]]:
+    """A container of the subject that answers on /healthz, and its port; removed afterwards."""
     port = free_port()
-    container = start_container(image, port, *options)
+    container = start_container(subject, port, *extra)
     try:
         if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.05):
-            raise SystemExit(f"bench: {image} did not start")
+            raise SystemExit(f"bench: {subject.name} did not start")
         yield container, port
     finally:
         capture("docker", "rm", "--force", container, check=False)
+
+
+def cold_start(subject: Subject) -> float:
+    """Seconds from `docker run` to the first 200 from /healthz."""
+    port = free_port()
+    started = time.perf_counter()
+    container = start_container(subject, port)
+    try:
+        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.005):
+            raise SystemExit(f"bench: {subject.name} did not answer within 30 s")
+        return time.perf_counter() - started
+    finally:
+        capture("docker", "rm", "--force", container)
 
 
 def floor_start(base: str) -> float:
@@ -111,6 +127,14 @@ def floor_start(base: str) -> float:
     started = time.perf_counter()
     capture("docker", "run", "--rm", "--entrypoint", "python3", base, "-c", "pass")
     return time.perf_counter() - started
+
+
+def startup_inside(subject: Subject, rounds: int) -> dict[str, list[float]]:
+    """exec → listening inside the container, and a bare `python3 -c pass` there."""
+    mount = ("--volume", f"{PROBE}:/opt/bench:ro")
+    with serving(subject, *mount) as (container, _):
+        probe = ("python3", "/opt/bench/startup.py", str(rounds))
+        return dict(json.loads(capture("docker", "exec", container, *probe)))
 
 
 def memory_mb(container: str) -> float:
@@ -138,8 +162,11 @@ def wrk_figure(pattern: str, output: str) -> tuple[str, ...]:
     return match.groups()
 
 
-def wrk(url: str, seconds: int, during: Callable[[], float] | None = None) -> Load:
-    command = ["wrk", f"-t{WRK_THREADS}", f"-c{CONCURRENCY}", f"-d{seconds}s", "--latency", url]
+def wrk(
+    url: str, seconds: int, connections: int, during: Callable[[], float] | None = None
+) -> Load:
+    threads = min(WRK_THREADS, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     sampled: list[float] = []
     sampler = None
     if during is not None:
@@ -157,75 +184,27 @@ def wrk(url: str, seconds: int, during: Callable[[], float] | None = None) -> Lo
     return Load(rps, percentile("50%"), percentile("99%"), sampled[0] if sampled else None)
 
 
-def measure_running(image: str, mode: Mode) -> dict[str, float | None]:
-    """Throughput, latency and memory of one running container."""
-    with serving(image) as (container, port):
+def running(subject: Subject, mode: Mode) -> dict[str, float]:
+    """Throughput and latency at each concurrency, and memory, of one running container."""
+    figures: dict[str, float] = {}
+    with serving(subject) as (container, port):
         time.sleep(1)
-        idle = memory_mb(container)
+        figures["rss_idle_mb"] = memory_mb(container)
         url = f"http://127.0.0.1:{port}/api/time"
-        wrk(url, mode.warmup_s)
-        load = wrk(url, mode.load_s, during=lambda: memory_mb(container))
-        return {
-            "rps": load.rps,
-            "p50_ms": load.p50_ms,
-            "p99_ms": load.p99_ms,
-            "rss_idle_mb": idle,
-            "rss_load_mb": load.rss_loaded_mb,
-        }
+        for connections in CONCURRENCIES:
+            wrk(url, mode.warmup_s, connections)
+            load = wrk(url, mode.load_s, connections, during=lambda: memory_mb(container))
+            figures[f"rps_c{connections}"] = load.rps
+            figures[f"p50_ms_c{connections}"] = load.p50_ms
+            figures[f"p99_ms_c{connections}"] = load.p99_ms
+            if connections == 16 and load.rss_loaded_mb is not None:
+                figures["rss_load_mb"] = load.rss_loaded_mb
+    return figures
 
 
-def stop_time(image: str) -> float:
+def stop_time(subject: Subject) -> float:
     """Seconds `docker stop` takes (Docker's default grace: 10 s, then SIGKILL)."""
-    with serving(image) as (container, _):
+    with serving(subject) as (container, _):
         started = time.perf_counter()
         capture("docker", "stop", container)
         return time.perf_counter() - started
-
-
-NGINX_CONF = """
-daemon off;
-worker_processes 2;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/tmp; proxy_temp_path {dir}/tmp; fastcgi_temp_path {dir}/tmp;
-  uwsgi_temp_path {dir}/tmp; scgi_temp_path {dir}/tmp;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{ root {dir}/www; }}
-  }}
-}}
-"""
-
-
-def nginx_ceiling(mode: Mode) -> dict[str, float] | None:
-    """wrk against nginx serving a small static file on loopback."""
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
-        print("bench: nginx is not installed, so there is no throughput ceiling in this run")
-        return None
-    with tempfile.TemporaryDirectory() as scratch:
-        port = free_port()
-        # nginx's workers drop to an unprivileged user, which must read these.
-        Path(scratch).chmod(0o755)
-        (Path(scratch) / "www").mkdir()
-        (Path(scratch) / "tmp").mkdir()
-        body = json.dumps({"iso": dt.datetime.now(dt.UTC).isoformat(), "zone": "Europe/Moscow"})
-        (Path(scratch) / "www" / "time.json").write_text(body)
-        conf = Path(scratch) / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(dir=scratch, port=port))
-        server = subprocess.Popen([nginx, "-c", str(conf)], stderr=subprocess.DEVNULL)
-        try:
-            url = f"http://127.0.0.1:{port}/time.json"
-            if not wait_for(url, within=10, poll=0.05):
-                return None
-            wrk(url, mode.warmup_s)
-            load = wrk(url, mode.load_s)
-            return {"rps": load.rps, "p50_ms": load.p50_ms, "p99_ms": load.p99_ms}
-        finally:
-            server.terminate()
-            server.wait(timeout=10)

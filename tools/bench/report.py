@@ -1,4 +1,4 @@
-"""The benchmark's report: the table, the chart, and docs/benchmarks.md between its markers."""
+"""The benchmark's report: tables with the spread over rounds, the chart, the docs."""
 
 from __future__ import annotations
 
@@ -7,9 +7,11 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from tools.bench.measure import CONCURRENCY, WRK_THREADS
+from tools.bench.measure import CONCURRENCIES, WRK_THREADS
+from tools.bench.spread import Spread, ratio, spread
 from tools.process import capture
 from tools.project import ROOT
+from tools.tables import table
 
 DOCS = ROOT / "docs"
 
@@ -25,58 +27,93 @@ def machine() -> str:
     return f"{os.cpu_count()} × {cpu}, {platform.system()} {platform.release()}, Docker {docker}"
 
 
-COLUMNS = [
-    "image",
-    "size",
-    "over base",
-    "cold start",
-    "× floor",
-    "rps",
-    "× baseline",
-    "p50",
-    "p99",
-    "p99 × baseline",
-    "RSS idle",
-    "RSS load",
-    "docker stop",
-    "× baseline",
-]
+def cell(found: Spread | None, fmt: str = "{:.0f}", unit: str = "") -> str:
+    return "-" if found is None else found.text(fmt, unit)
 
 
-def report(results: dict[str, Any], quick: bool) -> str:
-    rows = results["images"]
-    base = rows["baseline"]
-    floor = results["floor_s"][0]
-    ceiling = results["ceiling"]
-    lines = [
-        f"Measured {results['when']} on {results['machine']}"
-        + (" (quick mode: short runs, indicative only)." if quick else "."),
-        f"Load: wrk -t{WRK_THREADS} -c{CONCURRENCY} on /api/time over loopback, after a warm-up."
-        " Times are medians ± half the range.",
-        "",
-        "| " + " | ".join(COLUMNS) + " |",
-        "|" + "---|" * len(COLUMNS),
-    ]
-    for name, r in rows.items():
-        lines.append(
-            f"| {name} | {r['size_mb']:.1f} MB | {r['over_base_mb']:.1f} MB "
-            f"| {r['cold_start_s'][0]:.2f} ± {r['cold_start_s'][1]:.2f} s "
-            f"| {r['cold_start_s'][0] / floor:.2f} "
-            f"| {r['rps']:.0f} | {r['rps'] / base['rps']:.2f} "
-            f"| {r['p50_ms']:.1f} ms | {r['p99_ms']:.1f} ms | {r['p99_ms'] / base['p99_ms']:.2f} "
-            f"| {r['rss_idle_mb']:.1f} MB | {r['rss_load_mb']:.1f} MB "
-            f"| {r['stop_s'][0]:.2f} s | {r['stop_s'][0] / base['stop_s'][0]:.2f} |"
+def throughput_table(rounds: list[Any], subjects: list[str], connections: int) -> str:
+    rows = [["image", "rps", "× baseline", "p50", "p99", "p99 × baseline"]]
+    for name in subjects:
+        rows.append(
+            [
+                name,
+                cell(spread(rounds, name, f"rps_c{connections}")),
+                cell(ratio(rounds, name, f"rps_c{connections}"), "{:.2f}"),
+                cell(spread(rounds, name, f"p50_ms_c{connections}"), "{:.1f}", " ms"),
+                cell(spread(rounds, name, f"p99_ms_c{connections}"), "{:.1f}", " ms"),
+                cell(ratio(rounds, name, f"p99_ms_c{connections}"), "{:.2f}"),
+            ]
         )
-    lines += [
-        "",
-        f"Floor: `docker run` of `python3 -c pass` on the slim base, "
-        f"{floor:.2f} ± {results['floor_s'][1]:.2f} s.",
+    return f"**{connections} connection(s)** (wrk -t{min(WRK_THREADS, connections)}):\n\n" + table(
+        rows
+    )
+
+
+def startup_table(rounds: list[Any], subjects: list[str]) -> str:
+    rows = [
+        [
+            "image",
+            "docker run → 200",
+            "× floor",
+            "inside: exec → listening",
+            "bare python3",
+            "app over bare",
+        ]
     ]
-    if ceiling:
+    for name in subjects:
+        rows.append(
+            [
+                name,
+                cell(spread(rounds, name, "cold_start_s"), "{:.2f}", " s"),
+                cell(ratio(rounds, name, "cold_start_s", "python3 -c pass"), "{:.2f}"),
+                cell(spread(rounds, name, "app_start_ms"), "{:.0f}", " ms"),
+                cell(spread(rounds, name, "bare_start_ms"), "{:.0f}", " ms"),
+                cell(spread(rounds, name, "app_over_bare_ms"), "{:.0f}", " ms"),
+            ]
+        )
+    return table(rows)
+
+
+def resources_table(results: dict[str, Any], subjects: list[str]) -> str:
+    rounds = results["rounds"]
+    rows = [["image", "size", "over base", "RSS idle", "RSS at c=16", "docker stop", "× baseline"]]
+    for name in subjects:
+        size = results["sizes"].get(name, {})
+        rows.append(
+            [
+                name,
+                f"{size['size_mb']:.1f} MB" if size else "-",
+                f"{size['over_base_mb']:.1f} MB" if size else "-",
+                cell(spread(rounds, name, "rss_idle_mb"), "{:.1f}", " MB"),
+                cell(spread(rounds, name, "rss_load_mb"), "{:.1f}", " MB"),
+                cell(spread(rounds, name, "stop_s"), "{:.2f}", " s"),
+                cell(ratio(rounds, name, "stop_s"), "{:.2f}"),
+            ]
+        )
+    return table(rows)
+
+
+def report(results: dict[str, Any]) -> str:
+    rounds, subjects = results["rounds"], results["subjects"]
+    mode = " (quick mode: short runs, indicative only)" if results["quick"] else ""
+    lines = [
+        f"Measured {results['when']} on {results['machine']}{mode}.",
+        f"{len(rounds)} round(s), the images interleaved in each; every figure is the median "
+        "[lowest–highest] over the rounds, and each ratio is taken within a round.",
+        "",
+        *(throughput_table(rounds, subjects, c) + "\n" for c in CONCURRENCIES),
+        "**Start-up**:",
+        "",
+        startup_table(rounds, [*subjects, "python3 -c pass"]),
+        "",
+        "**Size, memory, stop**:",
+        "",
+        resources_table(results, subjects),
+    ]
+    if ceiling := results.get("ceiling"):
         lines.append(
-            f"Ceiling: nginx serving a static file on loopback, {ceiling['rps']:.0f} rps "
-            f"(p99 {ceiling['p99_ms']:.1f} ms); distroless reaches "
-            f"{rows['distroless']['rps'] / ceiling['rps']:.1%} of it."
+            f"\nCeiling: nginx serving a static file on loopback at c=16, "
+            f"{ceiling['rps']:.0f} rps (p99 {ceiling['p99_ms']:.1f} ms)."
         )
     return "\n".join(lines) + "\n"
 
@@ -87,38 +124,31 @@ def chart(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(results["images"])
-    rows = [results["images"][n] for n in names]
-    panels = [
-        ("Image size (MB)", [r["size_mb"] for r in rows], None),
-        ("Cold start (s)", [r["cold_start_s"][0] for r in rows], results["floor_s"][0]),
-        ("Throughput on /api/time (rps)", [r["rps"] for r in rows], None),
-        ("p99 latency (ms)", [r["p99_ms"] for r in rows], None),
-        ("RSS under load (MB)", [r["rss_load_mb"] for r in rows], None),
-        ("docker stop (s)", [r["stop_s"][0] for r in rows], None),
-    ]
+    rounds, names = results["rounds"], results["subjects"]
+    panels = [(f"rps at c={c}", f"rps_c{c}") for c in CONCURRENCIES]
+    panels += [("p99 at c=16 (ms)", "p99_ms_c16"), ("docker run → 200 (s)", "cold_start_s")]
+    panels += [("docker stop (s)", "stop_s")]
     figure, axes = plt.subplots(2, 3, figsize=(12, 6.5))
-    colours = ["#8a8580", "#2f6f9f", "#a3122a"]
-    for axis, (title, values, reference) in zip(axes.flat, panels, strict=True):
-        axis.bar(names, values, color=colours)
+    for axis, (title, metric) in zip(axes.flat, panels, strict=True):
+        found = [spread(rounds, name, metric) for name in names]
+        medians = [s.median if s else 0 for s in found]
+        errors = [
+            [s.median - s.low if s else 0 for s in found],
+            [s.high - s.median if s else 0 for s in found],
+        ]
+        axis.bar(names, medians, yerr=errors, capsize=4, color="#2f6f9f")
         axis.set_title(title, fontsize=11)
-        for index, value in enumerate(values):
-            label = f"{value:.3g}" if value < 1000 else f"{value:,.0f}"
-            axis.annotate(label, (index, value), ha="center", va="bottom", fontsize=9)
-        if reference is not None:
-            axis.axhline(reference, color="black", linestyle="--", linewidth=1)
-            axis.annotate("python3 -c pass", (2.4, reference), ha="right", va="bottom", fontsize=8)
+        axis.tick_params(axis="x", labelsize=8)
         axis.spines[["top", "right"]].set_visible(False)
-    figure.suptitle("moscow-time: seed-style baseline vs. slim vs. distroless (one run, medians)")
+    figure.suptitle("moscow-time: medians over rounds, bars show the range")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
 
 
-def update_docs(table: str) -> None:
+def update_docs(text: str, marker: str = "bench") -> None:
     """Replace the figures between the markers in docs/benchmarks.md."""
     doc = DOCS / "benchmarks.md"
-    text = doc.read_text()
-    start, end = "<!-- bench:start -->", "<!-- bench:end -->"
-    before, rest = text.split(start, 1)
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    before, rest = doc.read_text().split(start, 1)
     _, after = rest.split(end, 1)
-    doc.write_text(f"{before}{start}\n{table}{end}{after}")
+    doc.write_text(f"{before}{start}\n{text}{end}{after}")

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tools.bench.measure import memory_mb, serving
+from tools.bench.measure import Subject, memory_mb, serving
 from tools.process import capture
 from tools.stress import attacks
 from tools.stress.attacks import Watch, watched
@@ -71,7 +71,7 @@ def log_count(container: str) -> int:
 @contextmanager
 def observed(image: str, attack: str, size: str, *options: str) -> Iterator[tuple[int, Row]]:
     """A fresh container under watch; the row fills in as the block runs."""
-    with serving(image, *options) as (container, port):
+    with serving(Subject(attack, image, image, options)) as (container, port):
         before, peak = log_count(container), [0.0]
         stop = threading.Event()
 

@@ -1,0 +1,45 @@
+"""tools.bench.spread: medians, ranges and within-round ratios, as the report states them."""
+
+from __future__ import annotations
+
+import pytest
+
+from tools.bench.measure import PROBE, Subject
+from tools.bench.spread import Spread, ratio, spread
+
+ROUNDS = [
+    {"baseline": {"rps_c16": 1000.0, "p99_ms_c16": 40.0}, "distroless": {"rps_c16": 2600.0}},
+    {"baseline": {"rps_c16": 800.0, "p99_ms_c16": 50.0}, "distroless": {"rps_c16": 2400.0}},
+    {"baseline": {"rps_c16": 1200.0, "p99_ms_c16": 30.0}, "distroless": {"rps_c16": 2500.0}},
+]
+
+
+def test_a_spread_is_the_median_and_the_range() -> None:
+    found = spread(ROUNDS, "distroless", "rps_c16")
+    assert found == Spread(2500.0, 2400.0, 2600.0)
+    assert found.text() == "2500 [2400-2600]"
+    assert Spread.of([3.0]).text("{:.1f}", " ms") == "3.0 ms"
+
+
+def test_a_ratio_is_taken_within_each_round_not_from_the_medians() -> None:
+    found = ratio(ROUNDS, "distroless", "rps_c16")
+    assert found is not None
+    # Per round: 2.6, 3.0, 2.083...; the worst round bounds the claim.
+    assert found.median == pytest.approx(2.6)
+    assert found.low == pytest.approx(2500 / 1200)
+    assert found.high == pytest.approx(3.0)
+
+
+def test_a_figure_nobody_measured_is_none_not_zero() -> None:
+    assert spread(ROUNDS, "distroless", "p99_ms_c16") is None
+    assert ratio(ROUNDS, "slim", "rps_c16") is None
+    with pytest.raises(ValueError, match="no values"):
+        Spread.of([])
+
+
+def test_the_server_floor_runs_our_server_from_the_mounted_probe() -> None:
+    floor = Subject.floor("moscow-time:distroless", "base")
+    assert floor.options == ("--volume", f"{PROBE}:/opt/bench:ro", "--entrypoint", "python3")
+    assert floor.command == ("/opt/bench/floor_app.py",)
+    assert (PROBE / "floor_app.py").exists()
+    assert not floor.is_app
