@@ -55,13 +55,20 @@ def project() -> Iterator[tuple[list[str], dict[str, str]]]:
         )
 
 
-def test_compose_serves_the_page_with_the_hardening(
-    project: tuple[list[str], dict[str, str]],
-) -> None:
+def service_container(project: tuple[list[str], dict[str, str]]) -> str:
+    """The one container of the compose project's service."""
     base, env = project
     (container,) = subprocess.run(
         [*base, "ps", "--quiet"], env=env, check=True, capture_output=True, text=True
     ).stdout.split()
+    return container
+
+
+def test_compose_serves_the_page_with_the_hardening(
+    project: tuple[list[str], dict[str, str]],
+) -> None:
+    _, env = project
+    container = service_container(project)
     deadline = time.monotonic() + 60
     while docker("inspect", "--format", "{{.State.Health.Status}}", container) != "healthy":
         assert time.monotonic() < deadline, "the compose service never became healthy"
@@ -84,10 +91,8 @@ def test_compose_serves_the_page_with_the_hardening(
 def test_a_killed_server_is_brought_back_by_compose(
     project: tuple[list[str], dict[str, str]],
 ) -> None:
-    base, env = project
-    (container,) = subprocess.run(
-        [*base, "ps", "--quiet"], env=env, check=True, capture_output=True, text=True
-    ).stdout.split()
+    _, env = project
+    container = service_container(project)
     url = f"http://127.0.0.1:{env['MOSCOW_TIME_PORT']}/healthz"
     assert wait_for(url, within=60, poll=0.5)
     pid = int(docker("inspect", "--format", "{{.State.Pid}}", container))

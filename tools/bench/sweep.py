@@ -17,7 +17,7 @@ from tools.bench.spread import spread
 from tools.project import VARIANTS
 from tools.tables import table
 
-THREADS = (1, 2, 4, 8, 16)
+THREADS = (4, 8, 16, 32)
 SWITCH_INTERVALS = (0.005, 0.001)
 
 

@@ -77,7 +77,7 @@ def observed(image: str, attack: str, size: str, *options: str) -> Iterator[tupl
 
         def sample() -> None:
             while not stop.wait(1):
-                peak[0] = max(peak[0], memory_mb(container))
+                peak[0] = max(peak[0], running_memory(container))
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
@@ -86,9 +86,15 @@ def observed(image: str, attack: str, size: str, *options: str) -> Iterator[tupl
             yield port, row
         stop.set()
         sampler.join(timeout=5)
-        row.rss_mb = max(peak[0], memory_mb(container))
+        row.rss_mb = max(peak[0], running_memory(container))
         row.log_lines = log_count(container) - before
         row.note = row.note or health_note(container)
+
+
+def running_memory(container: str) -> float:
+    """The container's memory now; 0 once it has stopped (the stop scenario stops it)."""
+    state = capture("docker", "inspect", "--format", "{{.State.Running}}", container, check=False)
+    return memory_mb(container) if state == "true" else 0.0
 
 
 def health_note(container: str) -> str:
