@@ -6,10 +6,12 @@ decisions live and are unit-tested; docs/architecture.md maps it.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import nox
@@ -36,6 +38,19 @@ nox.options.default_venv_backend = "venv"
 nox.options.error_on_missing_interpreters = True
 
 CI_HYPOTHESIS = {"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
+
+
+def user_errors(session_function: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """A BuildError from the tooling says what to do next: one line, no traceback."""
+
+    @functools.wraps(session_function)
+    def run(session: nox.Session) -> None:
+        try:
+            session_function(session)
+        except BuildError as error:
+            session.error(str(error))
+
+    return run
 
 
 def install_locked(session: nox.Session, *locks: p.PipLock) -> None:
@@ -120,6 +135,7 @@ def lock_debs(session: nox.Session, *, check: bool) -> None:
 
 
 @nox.session(python=p.LOCK_PYTHON, default=False)
+@user_errors
 def lock(session: nox.Session) -> None:
     """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
     check = "--check" in session.posargs
@@ -160,6 +176,7 @@ def serve(session: nox.Session) -> None:
 
 
 @nox.session(python=False, default=False)
+@user_errors
 def bases(session: nox.Session) -> None:
     """Build the stand-in base images from the locked Debian packages (no registry needed)."""
     options = image_options(session.name, session.posargs)
@@ -167,6 +184,7 @@ def bases(session: nox.Session) -> None:
 
 
 @nox.session(default=True)
+@user_errors
 def build(session: nox.Session) -> None:
     """Build moscow-time:slim and :distroless from the lock, with no network inside."""
     options = image_options(session.name, session.posargs)
@@ -189,6 +207,7 @@ def build(session: nox.Session) -> None:
 
 
 @nox.session(default=True)
+@user_errors
 def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
     options = image_options(session.name, session.posargs)
@@ -217,6 +236,7 @@ def reproduce(session: nox.Session) -> None:
 
 
 @nox.session(python=False, default=False)
+@user_errors
 def publish(session: nox.Session) -> None:
     """Write the IDs `nox -s build` printed for this commit to published/image-ids.json."""
     built = appimages.read_images_json()
@@ -233,6 +253,7 @@ def publish(session: nox.Session) -> None:
 
 
 @nox.session(python=False, default=False)
+@user_errors
 def verify(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
     published = json.loads(p.PUBLISHED_IDS.read_text())
@@ -261,6 +282,7 @@ def verify(session: nox.Session) -> None:
 
 
 @nox.session(default=False)
+@user_errors
 def vendor(session: nox.Session) -> None:
     """Fill a directory with every .deb and wheel a build needs, for an air-gapped machine."""
     if len(session.posargs) != 1:
