@@ -70,6 +70,15 @@ def test_other_ids_after_the_mirror_moved_are_incomparable_and_name_the_packages
     assert "+libc6 2.41-12+deb13u1" in verdict.lines
 
 
+def test_other_ids_with_the_same_packages_differ_whatever_the_tarballs_digest() -> None:
+    published = publication.publication(images_json(), BASES_LOCK)
+    retarred = BASES_LOCK.replace("rootfs.tar sha256:aa", "rootfs.tar sha256:bb")
+    rebuilt = publication.publication(
+        images_json(images=[{"tags": ["moscow-time:slim"], "image_id": "sha256:52"}]), retarred
+    )
+    assert publication.compare_publication(published, rebuilt).status == "differs"
+
+
 @pytest.mark.parametrize(
     ("key", "value"), [("builder_version", "buildah version 1.39.3"), ("arch", "aarch64")]
 )
