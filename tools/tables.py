@@ -1,8 +1,9 @@
-"""Plain text for people: markdown tables and sizes, as the sessions print them."""
+"""Plain text for people: markdown tables and sizes, and figures written into the docs."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def table(rows: Sequence[Sequence[str]]) -> str:
@@ -18,3 +19,11 @@ def table(rows: Sequence[Sequence[str]]) -> str:
 
 def human_size(size: int | None) -> str:
     return "?" if size is None else f"{size / 1e6:.1f} MB"
+
+
+def replace_between_markers(doc: Path, marker: str, text: str) -> None:
+    """Put text between `<!-- marker:start -->` and `<!-- marker:end -->` in a document."""
+    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+    before, rest = doc.read_text().split(start, 1)
+    _, after = rest.split(end, 1)
+    doc.write_text(f"{before}{start}\n{text}{end}{after}")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tools.bench.measure import PROBE, Subject
 from tools.bench.spread import Spread, ratio, spread
+from tools.tables import replace_between_markers
 
 ROUNDS = [
     {"baseline": {"rps_c16": 1000.0, "p99_ms_c16": 40.0}, "distroless": {"rps_c16": 2600.0}},
@@ -43,3 +46,12 @@ def test_the_server_floor_runs_our_server_from_the_mounted_probe() -> None:
     assert floor.command == ("/opt/bench/floor_app.py",)
     assert (PROBE / "floor_app.py").exists()
     assert not floor.is_app
+
+
+def test_figures_replace_what_stands_between_their_markers(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.md"
+    doc.write_text("# Doc\n<!-- bench:start -->\nold\n<!-- bench:end -->\nkept\n")
+    replace_between_markers(doc, "bench", "new figures\n")
+    assert (
+        doc.read_text() == "# Doc\n<!-- bench:start -->\nnew figures\n<!-- bench:end -->\nkept\n"
+    )

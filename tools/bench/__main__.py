@@ -32,9 +32,10 @@ from tools.bench.measure import (
     startup_inside,
     stop_time,
 )
-from tools.bench.report import DOCS, chart, machine, report, update_docs
+from tools.bench.report import DOCS, chart, machine, report
 from tools.process import BuildError
 from tools.project import VARIANTS
+from tools.tables import replace_between_markers
 
 
 def size_mb(image: str) -> float:
@@ -115,7 +116,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         shutil.copy(OUT / "chart.png", DOCS / "benchmarks.png")
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%MZ")
         (OUT / f"results-{stamp}.md").write_text(text)
-        update_docs(text)
+        replace_between_markers(DOCS / "benchmarks.md", "bench", text)
         print("bench: wrote docs/benchmarks.md (latest run) and docs/benchmarks.png")
     return 0
 

@@ -143,12 +143,3 @@ def chart(results: dict[str, Any], path: Path) -> None:
     figure.suptitle("moscow-time: medians over rounds, bars show the range")
     figure.tight_layout()
     figure.savefig(path, dpi=100)
-
-
-def update_docs(text: str, marker: str = "bench") -> None:
-    """Replace the figures between the markers in docs/benchmarks.md."""
-    doc = DOCS / "benchmarks.md"
-    start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
-    before, rest = doc.read_text().split(start, 1)
-    _, after = rest.split(end, 1)
-    doc.write_text(f"{before}{start}\n{text}{end}{after}")

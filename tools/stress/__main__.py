@@ -16,10 +16,9 @@ from tools.bench.report import machine
 from tools.process import BuildError
 from tools.project import ROOT, VARIANTS
 from tools.stress.scenarios import FULL, HEADER, QUICK, SCENARIOS
-from tools.tables import table
+from tools.tables import replace_between_markers, table
 
 DOC = ROOT / "docs" / "reliability.md"
-START, END = "<!-- stress:start -->", "<!-- stress:end -->"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,9 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report += "\n\n" + "\n".join(sections)
     print(report)
     if not args.quick and not args.image and not args.only:
-        text = DOC.read_text()
-        before, rest = text.split(START, 1)
-        DOC.write_text(f"{before}{START}\n{report}{END}{rest.split(END, 1)[1]}")
+        replace_between_markers(DOC, "stress", report)
         print(f"stress: wrote {DOC.relative_to(ROOT)}")
     return 0
 
