@@ -233,3 +233,6 @@ SCENARIOS: dict[str, Callable[[str, Size], Row]] = {
     "cpu": starved_cpu,
     "stop": stop_under_load,
 }
+
+#: Left out of quick mode: each takes 30 s whatever the size.
+SLOW_SCENARIOS = frozenset({"cpu"})
