@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import platform
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tools.process import BuildError
-from tools.project import ROOT, SUITE
+from tools.project import ROOT, SUITE, debian_arch
 
 LOCKED_AT = "# locked-at: "
 COLUMNS = "# package version architecture suite archive size sha256 filename"
@@ -30,12 +29,6 @@ SECURITY_SUITE = f"{SUITE}-security"
 def lock_path(base_name: str) -> Path:
     """bases/NAME.ARCH.lock: a lock holds one architecture's files."""
     return ROOT / "bases" / f"{base_name}.{debian_arch()}.lock"
-
-
-def debian_arch() -> str:
-    """The host's architecture as Debian names it (amd64, arm64)."""
-    machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
 
 
 @dataclasses.dataclass(frozen=True, order=True)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tools.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
 from tools.process import BuildError, capture
-from tools.project import BASES, ROOT, SUITE, vendor_dir
+from tools.project import BASES, ROOT, SUITE, debian_arch, vendor_dir
 
 CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
 MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
@@ -103,7 +103,7 @@ def download(url: str, destination: Path) -> bool:
 
 def current_version(deb: Deb, where: Mapping[str, str]) -> str:
     """The version Debian offers now for a package, for the relock message."""
-    arch = capture("dpkg", "--print-architecture")
+    arch = debian_arch()
     for suite in reversed(SUITES):
         archive = "debian-security" if suite.endswith("-security") else "debian"
         if archive not in where:

@@ -169,6 +169,12 @@ def vendor_dir() -> Path | None:
     return Path(configured).resolve() if configured else None
 
 
+def debian_arch() -> str:
+    """The same CPU as Debian names it (amd64, arm64), for the Debian locks and indexes."""
+    machine = platform.machine().lower()
+    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+
+
 def is_offline(flag: bool = False) -> bool:
     """True if the bases are the local stand-ins (the flag, or MOSCOW_TIME_OFFLINE=1)."""
     return flag or os.environ.get(OFFLINE_ENV, "") not in ("", "0")
