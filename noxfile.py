@@ -317,3 +317,45 @@ def deploy(session: nox.Session) -> None:
         "120s",
     )
     session.run("python", "tools/deploy_probe.py")
+
+
+# ---- Release (docs/release.md) --------------------------------------------------
+
+
+def release_tool(session: nox.Session, command: str, *args: str) -> None:
+    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA)."""
+    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    session.run("python", "-m", "tools.release", command, *args)
+
+
+@nox.session(default=False)
+def keygen(session: nox.Session) -> None:
+    """Make a cosign key pair for releases (`-- --prefix P`; default build/keys/cosign)."""
+    release_tool(session, "keygen", *session.posargs)
+
+
+@nox.session(default=False)
+def release(session: nox.Session) -> None:
+    """Push both images by digest, sign, attach SBOM and provenance: `-- --registry R/NAME`."""
+    require_images(session)
+    release_tool(session, "publish", *session.posargs)
+
+
+@nox.session(name="verify-release", default=False)
+def verify_release(session: nox.Session) -> None:
+    """Check signatures, SBOM and provenance: `-- [REF@DIGEST ...] [--key cosign.pub]`."""
+    release_tool(session, "verify", *session.posargs)
+
+
+@nox.session(name="kube-play", default=False)
+def kube_play(session: nox.Session) -> None:
+    """Run the released manifests on `podman kube play` once the signature policy admits them."""
+    release_tool(session, "play", *session.posargs)
+
+
+@nox.session(name="release-check", default=True)
+def release_check(session: nox.Session) -> None:
+    """Release to a throwaway loopback registry, verify, show the policy's refusals, kube play."""
+    require_images(session)
+    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    session.run("pytest", "-rP", *(session.posargs or ["tests/release"]))

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from tools.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
 from tools.process import BuildError, capture
-from tools.project import BASES, ROOT, SUITE, debian_arch, vendor_dir
+from tools.project import BASES, ROOT, SUITE, debian_arch, user_cache, vendor_dir
 
 CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
 MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
@@ -41,8 +41,7 @@ def cache_dir() -> Path:
         return Path(configured)
     if vendored := vendor_dir():
         return vendored / "debs"
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "moscow-time" / "debs"
+    return user_cache() / "debs"
 
 
 def cached_path(deb: Deb) -> Path:

@@ -11,7 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from tools.project import ROOT
@@ -31,6 +31,14 @@ def capture(*args: str, check: bool = True) -> str:
     if check and result.returncode != 0:
         raise BuildError(f"`{' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout.strip()
+
+
+def run_shown(*args: str, env: Mapping[str, str] | None = None, **_: object) -> None:
+    """A `Runner` outside nox: the command is echoed, its output shown; failing is a BuildError."""
+    print("$", " ".join(args), flush=True)
+    merged = None if env is None else os.environ | dict(env)
+    if subprocess.run(args, env=merged, check=False).returncode != 0:
+        raise BuildError(f"`{' '.join(args[:2])}` failed: its output is above")
 
 
 def have(program: str) -> bool:

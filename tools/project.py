@@ -157,6 +157,22 @@ VARIANTS = {
 }
 
 
+#: The variant compose.yaml and the Kubernetes manifests run.
+DEPLOYED_VARIANT = "distroless"
+#: Where `nox -s release` keeps SBOMs, predicates, its record and the pinned deployments.
+RELEASE_DIR = BUILD / "release"
+#: Where `nox -s keygen` puts the signing key pair unless told otherwise.
+DEFAULT_KEY_PREFIX = BUILD / "keys" / "cosign"
+#: compose.yaml's image variable.
+COMPOSE_IMAGE_ENV = "MOSCOW_TIME_IMAGE"
+
+
+def user_cache() -> Path:
+    """The per-user cache outside any checkout, so clones share it: .debs, unpacked tools."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "moscow-time"
+
+
 def machine_arch() -> str:
     """The CPU the images are built for: the host's, as wheels name it."""
     machine = platform.machine().lower()

@@ -12,6 +12,14 @@ between builders lives in these classes: callers ask a builder, never its name.
 """
 
 from tools.builders.interface import Builder, BuildRequest, Inspected
-from tools.builders.pick import BUILDERS, pick_builder, warning
+from tools.builders.pick import BUILDERS, named_builder, pick_builder, warning
 
-__all__ = ["BUILDERS", "BuildRequest", "Builder", "Inspected", "pick_builder", "warning"]
+__all__ = [
+    "BUILDERS",
+    "BuildRequest",
+    "Builder",
+    "Inspected",
+    "named_builder",
+    "pick_builder",
+    "warning",
+]

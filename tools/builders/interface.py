@@ -109,6 +109,14 @@ class Builder(abc.ABC):
             return False
         return True
 
+    def push(self, run: Runner, image: str, destination: str, *, tls_verify: bool = True) -> str:
+        """Push to a registry (`destination` is REPO:TAG); return the manifest digest."""
+        raise BuildError(
+            f"releasing from {self.name} is not supported: its push recompresses layers "
+            "differently from build to build here. Build with buildah or podman "
+            "(nox -s build -- --builder buildah), then release"
+        )
+
     def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:  # noqa: B027
         """Make images built here runnable with `docker run`, keeping their IDs.
 

@@ -1,0 +1,103 @@
+"""The release as a user meets it: pushed by digest, signed, attested, verified, pinned."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tools.builders import Builder
+from tools.process import BuildError, run_shown
+from tools.project import DEPLOYED_VARIANT, ROOT, VARIANTS
+from tools.release import provenance
+from tools.release.consumer import verify
+from tools.release.publish import KeyPair, Released, overlay_dir
+from tools.release.references import Repository
+from tools.release.signing import Cosign, signed_digest
+
+
+def committed(revision: str, path: str) -> bytes:
+    """A file as the commit the images were built from holds it."""
+    return subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "blob", f"{revision}:{path}"],
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def test_every_variant_is_released_by_digest(released: dict[str, Released]) -> None:
+    assert set(released) == set(VARIANTS)
+    digests = {r.image.digest for r in released.values()}
+    assert len(digests) == len(VARIANTS), "two variants cannot share a manifest"
+
+
+def test_a_second_push_gives_the_same_digest(
+    released: dict[str, Released], builder: Builder, repository: Repository
+) -> None:
+    again = Repository(repository.registry, "moscow-time-again")
+    for variant, first in released.items():
+        local = builder.local_name(VARIANTS[variant].tag())
+        assert (
+            builder.push(run_shown, local, again.tag(variant), tls_verify=False)
+            == first.image.digest
+        )
+
+
+def test_the_signature_names_the_digest(
+    released: dict[str, Released], cosign: Cosign, keys: KeyPair
+) -> None:
+    for r in released.values():
+        payloads = cosign.verify(r.image, keys.public)
+        assert {signed_digest(p) for p in payloads} == {r.image.digest}
+
+
+def test_another_key_does_not_verify(
+    released: dict[str, Released], cosign: Cosign, other_keys: KeyPair
+) -> None:
+    with pytest.raises(BuildError, match="verifying the signature"):
+        cosign.verify(released[DEPLOYED_VARIANT].image, other_keys.public)
+
+
+def test_the_consumer_gets_sbom_and_provenance_of_this_digest(
+    released: dict[str, Released], cosign: Cosign, keys: KeyPair, record: dict[str, object]
+) -> None:
+    for variant, r in released.items():
+        verified = verify(cosign, r.image, keys.public)
+        assert verified.components() > 10, "an SBOM of a Python image lists packages"
+        definition = verified.provenance["buildDefinition"]
+        assert definition["externalParameters"]["source"]["revision"] == record["revision"]
+        assert definition["externalParameters"]["dockerfile"] == VARIANTS[variant].dockerfile
+        assert definition["externalParameters"]["sourceDateEpoch"] == str(
+            record["source_date_epoch"]
+        )
+        locks = {
+            d["name"]: d["digest"]["sha256"]
+            for d in definition["resolvedDependencies"]
+            if "name" in d and "uri" not in d
+        }
+        assert locks == {
+            name: hashlib.sha256(committed(str(record["revision"]), name)).hexdigest()
+            for name in provenance.lock_files()
+        }
+        bases = [d for d in definition["resolvedDependencies"] if "uri" in d and "name" in d]
+        assert {d["name"] for d in bases} == set(VARIANTS[variant].base_args)
+        assert verified.provenance["runDetails"]["builder"]["id"].endswith(str(record["builder"]))
+
+
+def test_the_overlay_and_compose_pin_the_deployed_digest(
+    released: dict[str, Released], release_dir: Path
+) -> None:
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(overlay_dir(release_dir))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    deployed = str(released[DEPLOYED_VARIANT].image)
+    assert f"image: {deployed}" in rendered
+    assert (release_dir / "compose.env").read_text() == f"MOSCOW_TIME_IMAGE={deployed}\n"
+    record = json.loads((release_dir / "release.json").read_text())
+    assert {i["reference"] for i in record["images"]} == {str(r.image) for r in released.values()}

@@ -1,0 +1,158 @@
+"""`python -m tools.release COMMAND`: the release sessions' work, in the session's venv.
+
+keygen  [--prefix P]                     a cosign key pair (P.key, P.pub)
+publish --registry HOST:PORT/NAME [--key K] [--allow-dirty]
+verify  [REF@DIGEST ...] [--key PUB]     default: every image of the last release
+gate    REF@DIGEST [--key PUB]           would the signature policy admit it?
+play    [--key PUB]                      gate, then podman kube play, then /healthz
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from tools import appimages, builders
+from tools.loopback import free_port, get, wait_for
+from tools.process import BuildError, run_shown
+from tools.project import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, RELEASE_DIR, ROOT
+from tools.release import debtools, provenance
+from tools.release.consumer import verify
+from tools.release.kubeplay import KubePlay, write_playable
+from tools.release.policy import Gate
+from tools.release.publish import KeyPair, Release, overlay_dir, read_record
+from tools.release.references import Pinned, Repository
+from tools.release.signing import Cosign
+from tools.tables import table
+
+DEFAULT_PUBLIC = DEFAULT_KEY_PREFIX.with_suffix(".pub")
+#: Emulation aside, the distroless image answers in about a second; pulls take longer.
+PLAY_WITHIN = 120
+
+
+def keygen(options: argparse.Namespace) -> None:
+    private, public = cosign().generate_key_pair(options.prefix.with_suffix(""))
+    print(f"wrote {private} (keep it secret; its password is $COSIGN_PASSWORD) and {public}")
+
+
+def publish(options: argparse.Namespace) -> None:
+    record = appimages.read_images_json()
+    if record is None:
+        raise BuildError("nothing built yet: run `nox -s build`, then release")
+    if not record["tree_clean"] and not options.allow_dirty:
+        raise BuildError(
+            "the images were built from uncommitted changes, so no commit describes them: "
+            "commit, `nox -s build`, then release (or pass --allow-dirty for a trial)"
+        )
+    builder = builders.named_builder(record["builder"])
+    repository = Repository.parse(options.registry)
+    key = KeyPair.beside(options.key)
+    released = Release(
+        run_shown, builder, cosign=cosign(), repository=repository, key=key, record=record
+    ).all()
+    rows = [["image", "digest", "signature", "attestations"]] + [r.row() for r in released]
+    print(table(rows))
+    print(f"SLSA Build L{provenance.SLSA_BUILD_LEVEL}: built and attested on one machine.")
+    print(
+        f"pinned: {overlay_dir(RELEASE_DIR).relative_to(ROOT)}/ and "
+        f"{(RELEASE_DIR / 'compose.env').relative_to(ROOT)}"
+    )
+
+
+def released_images() -> list[Pinned]:
+    return [Pinned.parse(image["reference"]) for image in read_record()["images"]]
+
+
+def verify_images(options: argparse.Namespace) -> None:
+    images = [Pinned.parse(ref) for ref in options.images] or released_images()
+    for image in images:
+        verified = verify(cosign(), image, options.key)
+        print(
+            f"\n{image}: {verified.signatures} signature(s) verified with {options.key}; "
+            f"SBOM of {verified.components()} components; provenance:"
+        )
+        print(table(provenance.summary(verified.provenance)))
+
+
+def gate(options: argparse.Namespace) -> None:
+    image = Pinned.parse(options.image)
+    verdict = Gate(debtools.ChrootSkopeo(run_shown), image.repository, options.key).check(image)
+    print(f"{image}: {'admitted' if verdict.admitted else 'REFUSED: ' + verdict.message}")
+    if not verdict.admitted:
+        sys.exit(1)
+
+
+def play(options: argparse.Namespace) -> None:
+    read_record()  # the overlay exists only after a release
+    workdir = RELEASE_DIR / "play"
+    workdir.mkdir(parents=True, exist_ok=True)
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(overlay_dir(RELEASE_DIR))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    port = free_port()
+    manifests = workdir / "moscow-time.yaml"
+    images = [Pinned.parse(image) for image in write_playable(rendered, port, manifests)]
+    skopeo = debtools.ChrootSkopeo(run_shown)
+    for image in images:
+        verdict = Gate(skopeo, image.repository, options.key).check(image)
+        if not verdict.admitted:
+            raise BuildError(f"the policy refused {image}: {verdict.message}; not deployed")
+        print(f"policy admits {image}")
+    started = time.monotonic()
+    with KubePlay(manifests, workdir, images[0].repository) as pod:
+        url = f"http://127.0.0.1:{port}/healthz"
+        if not wait_for(url, within=PLAY_WITHIN, poll=0.5):
+            raise BuildError(f"{url} did not answer in {PLAY_WITHIN} s; logs:\n{pod.logs()}")
+        took = time.monotonic() - started
+        print(
+            f"podman kube play of the released {KUSTOMIZE_BASE} serves {url} {took:.1f} s "
+            f"after the play began (pull included): {get(url)[2]}"
+        )
+
+
+def cosign() -> Cosign:
+    return Cosign(debtools.cosign(run_shown))
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="python -m tools.release", description=__doc__)
+    commands = top.add_subparsers(dest="command", required=True)
+    sub = commands.add_parser("keygen")
+    sub.add_argument("--prefix", type=Path, default=DEFAULT_KEY_PREFIX)
+    sub.set_defaults(run=keygen)
+    sub = commands.add_parser("publish")
+    sub.add_argument("--registry", required=True, help="HOST[:PORT]/NAME")
+    sub.add_argument("--key", type=Path, default=DEFAULT_KEY_PREFIX.with_suffix(".key"))
+    sub.add_argument("--allow-dirty", action="store_true")
+    sub.set_defaults(run=publish)
+    sub = commands.add_parser("verify")
+    sub.add_argument("images", nargs="*", metavar="REF@DIGEST")
+    sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
+    sub.set_defaults(run=verify_images)
+    sub = commands.add_parser("gate")
+    sub.add_argument("image", metavar="REF@DIGEST")
+    sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
+    sub.set_defaults(run=gate)
+    sub = commands.add_parser("play")
+    sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
+    sub.set_defaults(run=play)
+    return top
+
+
+def main() -> None:
+    options = parser().parse_args()
+    try:
+        options.run(options)
+    except BuildError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""`nox -s verify-release`: what a user runs before trusting an image.
+
+It checks the signature on REF@DIGEST with the public key, fetches the SBOM
+and the provenance attestations (verified with the same key), checks that
+each is about this digest, and says what the provenance says was built from
+what. Any failure is a BuildError naming what to do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from tools.process import BuildError
+from tools.release import provenance
+from tools.release.publish import SBOM_TYPE
+from tools.release.references import Pinned
+from tools.release.signing import Cosign, signed_digest, subject_digests
+
+
+@dataclasses.dataclass(frozen=True)
+class Verified:
+    """What a verified image carries: its signature payloads and attestations."""
+
+    image: Pinned
+    signatures: int
+    sbom: dict[str, Any]
+    provenance: dict[str, Any]
+
+    def components(self) -> int:
+        return len(self.sbom.get("components", []))
+
+
+def about_this_digest(
+    statements: list[dict[str, Any]], image: Pinned, kind: str
+) -> dict[str, Any]:
+    """The newest statement whose subject is this digest; BuildError if none is."""
+    matching = [s for s in statements if image.digest in subject_digests(s)]
+    if not matching:
+        raise BuildError(f"no {kind} attestation of {image} is about {image.digest}")
+    return matching[-1]
+
+
+def verify(cosign: Cosign, image: Pinned, public_key: Path) -> Verified:
+    if not public_key.exists():
+        raise BuildError(f"no public key at {public_key}: pass the release's cosign.pub")
+    payloads = cosign.verify(image, public_key)
+    if not any(signed_digest(p) == image.digest for p in payloads):
+        raise BuildError(f"no signature of {image} names {image.digest}")
+    sbom = about_this_digest(
+        cosign.verify_attestation(image, public_key, SBOM_TYPE), image, "SBOM"
+    )
+    built = about_this_digest(
+        cosign.verify_attestation(image, public_key, provenance.COSIGN_TYPE), image, "provenance"
+    )
+    if built.get("predicateType") != provenance.PREDICATE_TYPE:
+        raise BuildError(f"the provenance of {image} is a {built.get('predicateType')}")
+    provenance.check(built["predicate"])
+    return Verified(image, len(payloads), dict(sbom["predicate"]), dict(built["predicate"]))
