@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from moscow_time import create_app
-from moscow_time.app import CONTENT_SECURITY_POLICY
+from moscow_time.headers import CONTENT_SECURITY_POLICY
 
 ENDPOINTS = ["/", "/api/time", "/healthz"]
 #: Responses that carry a time and so must never be cached.
