@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tools.bench.measure import PROBE, Subject
+from tools.bench.profile import summary
 from tools.bench.spread import Spread, ratio, spread
 from tools.tables import replace_between_markers
 
@@ -55,3 +56,18 @@ def test_figures_replace_what_stands_between_their_markers(tmp_path: Path) -> No
     assert (
         doc.read_text() == "# Doc\n<!-- bench:start -->\nnew figures\n<!-- bench:end -->\nkept\n"
     )
+
+
+def test_profile_sorts_samples_by_thread_role_and_state() -> None:
+    raw = [
+        "process 1;thread (0x1);handler_thread (waitress/task.py:84);"
+        "dispatch_request (flask/app.py:880);api_time (moscow_time/app.py:60) 30",
+        "process 1;thread (0x1);handler_thread (waitress/task.py:84);wait (threading.py:327) 10",
+        "process 1;thread (0x2);serve_forever (waitress/server.py:322);"
+        "loop (waitress/wasyncore.py:245);poll (waitress/wasyncore.py:158) 5",
+        "not a sample line",
+    ]
+    counts = summary(raw)
+    assert counts["worker"] == {"app": 30, "waiting (lock, condition, poll)": 10}
+    assert counts["I/O thread"] == {"waiting (lock, condition, poll)": 5}
+    assert "other" not in counts

@@ -21,13 +21,17 @@ THREADS = (4, 8, 16, 32)
 SWITCH_INTERVALS = (0.005, 0.001)
 
 
-def subject(threads: int, interval: float) -> Subject:
+def subject(threads: int, interval: float, queue_log: str = "off") -> Subject:
+    """The distroless image running the app with these server settings."""
+    name = f"{threads} threads, {interval * 1000:g} ms" + (
+        ", queue log" if queue_log == "on" else ""
+    )
     return Subject(
-        f"{threads} threads, {interval * 1000:g} ms",
+        name,
         VARIANTS["distroless"].tag(),
         VARIANTS["distroless"].tag(),
         ("--volume", f"{PROBE}:/opt/bench:ro", "--entrypoint", "python3"),
-        ("/opt/bench/tuned_server.py", str(threads), str(interval)),
+        ("/opt/bench/tuned_server.py", str(threads), str(interval), queue_log),
     )
 
 
@@ -35,9 +39,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.bench.sweep")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--seconds", type=int, default=4)
+    parser.add_argument("--threads", type=int, nargs="+", default=THREADS)
+    parser.add_argument("--intervals", type=float, nargs="+", default=SWITCH_INTERVALS)
+    parser.add_argument(
+        "--queue-log",
+        nargs="+",
+        choices=("off", "on"),
+        default=["off"],
+        help="Waitress's per-request queue warning: off (as served), on, or both",
+    )
     args = parser.parse_args(argv)
     mode = Mode(rounds=args.rounds, cold_starts=1, warmup_s=1, load_s=args.seconds)
-    settings = [subject(t, i) for t, i in itertools.product(THREADS, SWITCH_INTERVALS)]
+    settings = [
+        subject(t, i, q)
+        for t, i, q in itertools.product(args.threads, args.intervals, args.queue_log)
+    ]
     rounds = []
     for number in range(mode.rounds):
         figures = {}

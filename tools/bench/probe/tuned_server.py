@@ -1,10 +1,13 @@
-"""The app under one set of server settings, for `python -m tools.bench.sweep`.
+"""The app under one set of server settings, for `python -m tools.bench.sweep` and `.profile`.
 
-Run in the app's image as `python3 tuned_server.py THREADS SWITCH_INTERVAL`:
+Run in the app's image as `python3 tuned_server.py THREADS SWITCH_INTERVAL [QUEUE_LOG]`:
 our server and app, with that many worker threads and that GIL switch
-interval (sys.setswitchinterval), on 0.0.0.0:5000.
+interval (sys.setswitchinterval), on 0.0.0.0:5000. QUEUE_LOG `on` turns
+Waitress's per-request "Task queue depth" warning back on, as it was before
+moscow_time.limits.quiet_waitress_queue.
 """
 
+import logging
 import sys
 
 from moscow_time.__main__ import configure_logging
@@ -13,8 +16,10 @@ from moscow_time.server import Server
 
 if __name__ == "__main__":
     threads, interval = int(sys.argv[1]), float(sys.argv[2])
+    queue_log = len(sys.argv) > 3 and sys.argv[3] == "on"
     sys.setswitchinterval(interval)
     configure_logging()
+    logging.getLogger("waitress.queue").disabled = not queue_log
     server = Server(create_app(), host="0.0.0.0", port=5000, threads=threads)  # noqa: S104
     server.install_signal_handlers()
     server.serve_forever()
