@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import tarfile
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +275,11 @@ def test_a_tool_version_is_its_debian_changelogs(tmp_path: Path) -> None:
 def test_locks_are_read_from_the_commit_not_the_tree() -> None:
     with pytest.raises(BuildError, match="full clone"):
         provenance.lock_digests("0" * 40)
+
+
+def test_the_play_sets_limits_runc_may_set_here() -> None:
+    conf = tomllib.loads(kubeplay.CONTAINERS_CONF)
+    assert conf["engine"]["runtime"] == "runc"
+    for limit in conf["containers"]["default_ulimits"]:
+        soft, hard = limit.split("=")[1].split(":")
+        assert int(soft) <= int(hard) <= 4096, limit

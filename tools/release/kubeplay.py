@@ -34,6 +34,11 @@ CONTAINERS_CONF = """\
 # Written by tools/release/kubeplay.py: limits runc may set in this sandbox.
 [containers]
 default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+
+# crun, which Debian 13's podman prefers when installed, fails on these
+# machines ("cgroups in hybrid mode not supported"); runc comes with docker.io.
+[engine]
+runtime = "runc"
 """
 
 
