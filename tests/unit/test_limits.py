@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from waitress.channel import HTTPChannel
 
 from moscow_time import create_app
 from moscow_time.limits import quiet_waitress_queue
@@ -155,3 +156,21 @@ def test_a_rate_limited_report_sums_up_what_happened_in_between(
         "closed: 2 late",
         "closed: 4 late; 1 evicted; 2 queued, queue up to 7",
     ]
+
+
+def test_workers_leave_sending_to_the_io_thread(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker that sends holds the output lock while the I/O thread spins (benchmarks.md)."""
+    senders: list[str] = []
+    flush = vars(HTTPChannel)["_flush_some"]  # private: the stubs leave it out
+
+    def recorded(channel: HTTPChannel, do_close: bool = True) -> bool:
+        senders.append(threading.current_thread().name)
+        return bool(flush(channel, do_close=do_close))
+
+    monkeypatch.setattr(HTTPChannel, "_flush_some", recorded)
+    for _ in range(5):
+        assert get(f"http://127.0.0.1:{server.address[1]}/api/time")[0] == 200
+    assert senders, "the responses were sent"
+    assert not [name for name in senders if name.startswith("waitress-")], senders

@@ -21,17 +21,17 @@ THREADS = (4, 8, 16, 32)
 SWITCH_INTERVALS = (0.005, 0.001)
 
 
-def subject(threads: int, interval: float, queue_log: str = "off") -> Subject:
+def subject(threads: int, interval: float, queue_log: str = "off", waitress: str = "") -> Subject:
     """The distroless image running the app with these server settings."""
-    name = f"{threads} threads, {interval * 1000:g} ms" + (
-        ", queue log" if queue_log == "on" else ""
-    )
+    name = f"{threads} threads, {interval * 1000:g} ms"
+    name += ", queue log" if queue_log == "on" else ""
+    name += f", {waitress}" if waitress else ""
     return Subject(
         name,
         VARIANTS["distroless"].tag(),
         VARIANTS["distroless"].tag(),
         ("--volume", f"{PROBE}:/opt/bench:ro", "--entrypoint", "python3"),
-        ("/opt/bench/tuned_server.py", str(threads), str(interval), queue_log),
+        ("/opt/bench/tuned_server.py", str(threads), str(interval), queue_log, *waitress.split()),
     )
 
 
@@ -48,11 +48,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=["off"],
         help="Waitress's per-request queue warning: off (as served), on, or both",
     )
+    parser.add_argument(
+        "--waitress",
+        nargs="+",
+        default=[""],
+        metavar="'KEY=INT ...'",
+        help="sets of Waitress settings to compare ('' for ours), e.g. '' send_bytes=65536",
+    )
     args = parser.parse_args(argv)
     mode = Mode(rounds=args.rounds, cold_starts=1, warmup_s=1, load_s=args.seconds)
     settings = [
-        subject(t, i, q)
-        for t, i, q in itertools.product(args.threads, args.intervals, args.queue_log)
+        subject(t, i, q, w)
+        for t, i, q, w in itertools.product(
+            args.threads, args.intervals, args.queue_log, args.waitress
+        )
     ]
     rounds = []
     for number in range(mode.rounds):
