@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 from tools.loopback import free_port, get, wait_for
 from tools.project import DEPLOYED_VARIANT
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
-from tools.release.publish import Released, overlay_dir
+from tools.release.publish import Released, rendered_overlay
 from tools.release.references import Pinned, Repository
 
 PLAY_WITHIN = 120
@@ -19,12 +18,7 @@ PLAY_WITHIN = 120
 def test_the_released_deployment_serves_healthz(
     released: dict[str, Released], release_dir: Path, gate: Gate, repository: Repository
 ) -> None:
-    rendered = subprocess.run(
-        ["kubectl", "kustomize", str(overlay_dir(release_dir))],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rendered = rendered_overlay(release_dir)
     port = free_port()
     manifests = release_dir / "play.yaml"
     images = write_playable(rendered, port, manifests)

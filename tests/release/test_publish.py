@@ -14,7 +14,7 @@ from tools.process import BuildError, run_shown
 from tools.project import DEPLOYED_VARIANT, ROOT, VARIANTS
 from tools.release import provenance
 from tools.release.consumer import verify
-from tools.release.publish import KeyPair, Released, overlay_dir
+from tools.release.publish import KeyPair, Released, rendered_overlay
 from tools.release.references import Repository
 from tools.release.signing import Cosign, signed_digest
 
@@ -90,12 +90,7 @@ def test_the_consumer_gets_sbom_and_provenance_of_this_digest(
 def test_the_overlay_and_compose_pin_the_deployed_digest(
     released: dict[str, Released], release_dir: Path
 ) -> None:
-    rendered = subprocess.run(
-        ["kubectl", "kustomize", str(overlay_dir(release_dir))],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rendered = rendered_overlay(release_dir)
     deployed = str(released[DEPLOYED_VARIANT].image)
     assert f"image: {deployed}" in rendered
     assert (release_dir / "compose.env").read_text() == f"MOSCOW_TIME_IMAGE={deployed}\n"

@@ -10,7 +10,6 @@ play    [--key PUB]                      gate, then podman kube play, then /heal
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -23,7 +22,7 @@ from tools.release import debtools, provenance
 from tools.release.consumer import verify
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
-from tools.release.publish import KeyPair, Release, overlay_dir, read_record
+from tools.release.publish import KeyPair, Release, overlay_dir, read_record, rendered_overlay
 from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign
 from tools.tables import table
@@ -89,12 +88,7 @@ def play(options: argparse.Namespace) -> None:
     read_record()  # the overlay exists only after a release
     workdir = RELEASE_DIR / "play"
     workdir.mkdir(parents=True, exist_ok=True)
-    rendered = subprocess.run(
-        ["kubectl", "kustomize", str(overlay_dir(RELEASE_DIR))],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    rendered = rendered_overlay(RELEASE_DIR)
     port = free_port()
     manifests = workdir / "moscow-time.yaml"
     images = [Pinned.parse(image) for image in write_playable(rendered, port, manifests)]

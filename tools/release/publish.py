@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -201,6 +202,19 @@ def write_record(released: Sequence[Released], repository: Repository, workdir: 
 
 def overlay_dir(workdir: Path) -> Path:
     return workdir / "kubernetes"
+
+
+def rendered_overlay(workdir: Path = RELEASE_DIR) -> str:
+    """The manifests the release's overlay renders to, as `kubectl kustomize` prints them."""
+    rendered = subprocess.run(
+        ["kubectl", "kustomize", str(overlay_dir(workdir))],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if rendered.returncode != 0:
+        raise BuildError(f"kubectl kustomize {overlay_dir(workdir)}: {rendered.stderr.strip()}")
+    return rendered.stdout
 
 
 def kustomization(image: Pinned, overlay: Path) -> str:
