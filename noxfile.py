@@ -27,6 +27,7 @@ from tools.sessions import (
     lock_wheels,
     make_bases,
     pick,
+    release_tool,
     require_images,
     runner,
     structure_tests,
@@ -320,12 +321,6 @@ def deploy(session: nox.Session) -> None:
 
 
 # ---- Release (docs/release.md) --------------------------------------------------
-
-
-def release_tool(session: nox.Session, command: str, *args: str) -> None:
-    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA)."""
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
-    session.run("python", "-m", "tools.release", command, *args)
 
 
 @nox.session(default=False)

@@ -39,6 +39,12 @@ def install_locked(session: nox.Session, *locks: p.PipLock) -> None:
     session.install(*piplocks.install_args(*locks))
 
 
+def release_tool(session: nox.Session, command: str, *args: str) -> None:
+    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA)."""
+    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    session.run("python", "-m", "tools.release", command, *args)
+
+
 def runner(session: nox.Session) -> Runner:
     """Run a command outside the session's venv, logged, failing the session if it fails."""
     return lambda *args, **kwargs: session.run(*args, external=True, **kwargs)

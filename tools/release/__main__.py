@@ -92,9 +92,10 @@ def play(options: argparse.Namespace) -> None:
     port = free_port()
     manifests = workdir / "moscow-time.yaml"
     images = [Pinned.parse(image) for image in write_playable(rendered, port, manifests)]
-    skopeo = debtools.ChrootSkopeo(run_shown)
+    # One repository: the overlay pins every image to the release's.
+    gate = Gate(debtools.ChrootSkopeo(run_shown), images[0].repository, options.key)
     for image in images:
-        verdict = Gate(skopeo, image.repository, options.key).check(image)
+        verdict = gate.check(image)
         if not verdict.admitted:
             raise BuildError(f"the policy refused {image}: {verdict.message}; not deployed")
         print(f"policy admits {image}")
