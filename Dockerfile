@@ -9,9 +9,19 @@
 ARG PYTHON_IMAGE=python:3.13-slim-trixie
 # The Python both stages must run: the wheels and the bytecode are cp313.
 ARG PYTHON_VERSION=3.13
+# The builder runs on the build machine's own platform, whatever platform the
+# image is for: it only unpacks wheels and compiles bytecode, which are the
+# same on every CPU, and under emulation that took minutes. nox -s build
+# passes the same base for the build machine (an index upstream, the host's
+# stand-in offline) and the image's CPU as wheels name it.
+ARG BUILDER_IMAGE=python:3.13-slim-trixie
+ARG BUILDER_PLATFORM=linux/amd64
+# The platform the image is for; named, because buildah 1.28 otherwise looks
+# the runtime base up for the builder's platform.
+ARG IMAGE_PLATFORM=linux/amd64
 
 # ---- builder: install the lock into /opt/moscow-time, offline -------------
-FROM ${PYTHON_IMAGE} AS builder
+FROM --platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS builder
 # Every file's date is the last commit's (nox -s build passes it). Declared
 # first, it keys the layer cache, so no cached layer keeps an older date.
 ARG SOURCE_DATE_EPOCH
@@ -27,7 +37,12 @@ RUN ["python3", "/opt/moscow-time/image/check_python.py", "builder"]
 # Dependencies before source, so a code change reuses this layer. The
 # wheelhouse holds exactly the locked wheels for this Python and CPU.
 COPY requirements.txt requirements-build.txt /tmp/locks/
-COPY build/wheelhouse/ /tmp/wheelhouse/
+# One wheelhouse per platform (build/wheelhouse/ARCH, Debian's name for the
+# CPU): nox -s build names the one of the platform it builds.
+ARG WHEELHOUSE=build/wheelhouse/amd64
+COPY ${WHEELHOUSE}/ /tmp/wheelhouse/
+# The image's CPU (x86_64, aarch64): install_locked.sh picks its wheels.
+ARG WHEEL_MACHINE=x86_64
 # pip, pinned in requirements-build.txt and checked against its hash, installs
 # exactly the lock: by name, hash-checked, no index, no resolution
 # (image/install_locked.sh says why each option is there).
@@ -41,7 +56,7 @@ RUN chmod -R u=rwX,go=rX /opt/moscow-time/app /opt/moscow-time/image && \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
 
 # ---- runtime ----------------------------------------------------------------
-FROM ${PYTHON_IMAGE} AS runtime
+FROM --platform=${IMAGE_PLATFORM} ${PYTHON_IMAGE} AS runtime
 ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 ARG PYTHONHASHSEED=0

@@ -6,6 +6,8 @@ decisions live and are unit-tested; docs/architecture.md maps it.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import json
 import os
 import sys
@@ -18,7 +20,13 @@ from tools import appimages, debs, deploy_probe, piplocks, publication, trivy
 from tools import project as p
 from tools.options import image_options
 from tools.process import checkout_worktree, git_revision, has_commit
-from tools.reproduce import Comparison, build_twice, explain_difference
+from tools.reproduce import (
+    Comparison,
+    build_twice,
+    compare_indexes,
+    explain_difference,
+    reproduce_plan,
+)
 from tools.sessions import (
     base_images,
     commit,
@@ -27,6 +35,7 @@ from tools.sessions import (
     lock_wheels,
     make_bases,
     pick,
+    platforms_for,
     release_tool,
     require_images,
     runner,
@@ -53,8 +62,9 @@ def lock(session: nox.Session) -> None:
     """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
     check = "--check" in session.posargs
     install_locked(session, p.DEV_LOCK)
-    stale = lock_wheels(session, check=check, extra=[a for a in session.posargs if a != "--check"])
-    lock_debs(session, check=check)
+    extra = [a for a in session.posargs if a != "--check"]
+    stale = lock_wheels(session, check=check, extra=extra)
+    lock_debs(session, list(p.PLATFORMS.values()), check=check)
     if stale:
         session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
 
@@ -91,9 +101,11 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=False, default=False)
 @user_errors
 def bases(session: nox.Session) -> None:
-    """Build the stand-in base images from the locked Debian packages (no registry needed)."""
+    """Make missing or outdated stand-in bases from the locked .debs (`-- --no-cache`: all)."""
     options = image_options(session.name, session.posargs)
-    make_bases(session, pick(session, options.builder))
+    builder = pick(session, options.builder)
+    chosen = platforms_for(builder, options.platform)
+    make_bases(session, builder, chosen, only_stale=not options.no_cache)
 
 
 @nox.session(default=True)
@@ -102,19 +114,33 @@ def build(session: nox.Session) -> None:
     """Build moscow-time:slim and :distroless from the lock, with no network inside."""
     options = image_options(session.name, session.posargs)
     builder = pick(session, options.builder)
-    offline = p.is_offline(options.offline)
-    install_locked(session, p.BUILD_LOCK)  # pip, pinned, downloads the wheelhouse
-    download_wheelhouse(runner(session), python="python", arch=p.machine_arch())
-    images, at = base_images(session, builder, offline), commit()
+    chosen, offline = platforms_for(builder, options.platform), p.is_offline(options.offline)
+    install_locked(session, p.BUILD_LOCK)  # pip, pinned, downloads the wheelhouses
+    for platform in chosen:
+        download_wheelhouse(runner(session), python="python", platform=platform)
+    images, at = base_images(session, builder, offline, chosen), commit()
     built = [
         appimages.build_variant(
-            runner(session), builder, variant, images, at, no_cache=options.no_cache
+            runner(session),
+            builder,
+            variant,
+            images,
+            at,
+            platform=platform,
+            no_cache=options.no_cache,
         )
-        for variant in p.VARIANTS.values()
+        for variant, platform in itertools.product(p.VARIANTS.values(), chosen)
     ]
-    appimages.write_images_json(built, builder, at, offline=offline)
+    indexes = [
+        appimages.build_index(runner(session), builder, variant, built)
+        for variant in p.VARIANTS.values()
+        if builder.multi_platform
+    ]
+    appimages.write_images_json(built, indexes, builder, at, offline=offline)
     rows = appimages.built_rows(built, builder)
     session.log(f"built with {builder.name} (SOURCE_DATE_EPOCH={at.epoch}):\n" + table(rows))
+    if indexes:
+        session.log("image indexes:\n" + table(appimages.index_rows(indexes)))
     if not builder.reproducible:
         session.warn(f"{builder.name} output is not reproducible here; buildah's is")
 
@@ -125,21 +151,27 @@ def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
     options = image_options(session.name, session.posargs)
     builder = pick(session, options.builder, reproducible=True)
+    chosen = platforms_for(builder, options.platform)
     install_locked(session, p.BUILD_LOCK)
     run, offline, comparison = runner(session), p.is_offline(options.offline), Comparison()
-    if offline:  # the stand-ins too: two runs over the same mirror content must agree
-        first, second = make_bases(session, builder), make_bases(session, builder)
-        for name in p.BASES:
+    if offline:  # the host's stand-ins too: two runs over the same mirror content must agree
+        first, second = (make_bases(session, builder, chosen[:1]) for _ in range(2))
+        for name in first:
             comparison.compare(f"base {name}", first[name], second[name])
-    images, at = base_images(session, builder, offline), commit()
-    for variant in p.VARIANTS.values():
-        ids = build_twice(run, builder, variant, images, at)
-        if not comparison.compare(variant.tag(), *ids):
-            session.log(
-                f"{variant.tag()}: what differs\n" + "\n".join(explain_difference(builder, *ids))
-            )
+    images, at = base_images(session, builder, offline, chosen), commit()
+    plan = reproduce_plan(chosen)
+    twice: dict[str, dict[str, tuple[str, str]]] = collections.defaultdict(dict)
+    for variant, platform in plan.builds:
+        tag = appimages.image_tags(variant, platform, at)[0]
+        ids = build_twice(run, builder, variant, images, at, platform=platform)
+        twice[variant.name][platform.name] = ids
+        if not comparison.compare(f"{tag} ({platform.name})", *ids):
+            session.log(f"{tag}: what differs\n" + "\n".join(explain_difference(builder, *ids)))
         comparison.compare_layers(*(builder.diff_ids(image_id) for image_id in ids))
-        builder.load_into_docker(run, [builder.local_name(variant.tag())])
+        builder.load_into_docker(run, [builder.local_name(tag)])
+    compare_indexes(run, builder, comparison, twice, len(chosen))
+    if plan.skipped:
+        session.log(plan.skipped)
     session.log(
         f"two clean builds with {builder.name}, SOURCE_DATE_EPOCH={at.epoch}:\n"
         + table(comparison.rows)
@@ -204,7 +236,8 @@ def vendor(session: nox.Session) -> None:
     install_locked(session, p.BUILD_LOCK)
     count = debs.vendor(target / "debs")
     wheels = target / "wheels"
-    session.run(*download_args(python="python", arch=p.machine_arch(), dest=wheels))
+    for platform in p.PLATFORMS.values():  # either may be built there
+        session.run(*download_args(python="python", arch=platform.machine, dest=wheels))
     # And pip itself for this host, which the build session installs first.
     session.run(
         "python",
@@ -235,7 +268,7 @@ def integration(session: nox.Session) -> None:
     require_images(session)
     install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
     structure_tests(session)
-    session.run("pytest", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
+    session.run("pytest", "-rP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
 
 
 @nox.session(default=True)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tools.process import BuildError
-from tools.project import ROOT, SUITE, debian_arch
+from tools.project import ROOT, SUITE, Platform
 
 LOCKED_AT = "# locked-at: "
 COLUMNS = "# package version architecture suite archive size sha256 filename"
@@ -26,9 +26,9 @@ SUITES = (SUITE, f"{SUITE}-updates", f"{SUITE}-security")
 SECURITY_SUITE = f"{SUITE}-security"
 
 
-def lock_path(base_name: str) -> Path:
+def lock_path(base_name: str, platform: Platform) -> Path:
     """bases/NAME.ARCH.lock: a lock holds one architecture's files."""
-    return ROOT / "bases" / f"{base_name}.{debian_arch()}.lock"
+    return ROOT / "bases" / f"{base_name}.{platform.debian}.lock"
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -98,10 +98,13 @@ def parse_lock(text: str, source: str = "lock") -> Lock:
     return Lock(locked_at, tuple(debs))
 
 
-def read_lock(base_name: str) -> Lock:
-    path = lock_path(base_name)
+def read_lock(base_name: str, platform: Platform) -> Lock:
+    path = lock_path(base_name, platform)
     if not path.exists():
-        raise BuildError(f"{path.relative_to(ROOT)} is missing: write it with `nox -s lock`")
+        raise BuildError(
+            f"{path.relative_to(ROOT)} is missing: write it (and every platform's) with "
+            "`nox -s lock`"
+        )
     return parse_lock(path.read_text(), str(path.relative_to(ROOT)))
 
 

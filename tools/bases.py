@@ -8,19 +8,30 @@ shapes the root filesystem as the upstream image is shaped.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import fcntl
 import io
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tools.aptlock import Lock, lock_path, now, read_lock, resolve, used_packages
 from tools.builders import Builder, BuildRequest
 from tools.debs import local_repository
 from tools.process import BuildError, Runner, have, rfc3339, sha256_file
-from tools.project import BASES, BASES_LOCK, ROOT, SUITE, Base
+from tools.project import (
+    BASES,
+    BASES_DIR,
+    BASES_LOCK,
+    ROOT,
+    SUITE,
+    Base,
+    Platform,
+    host_platform,
+)
 
 HOOKS = ROOT / "bases"
 DISTROLESS_PACKAGES = HOOKS / "distroless-packages.txt"
@@ -48,11 +59,11 @@ class Recipe:
     leftovers: tuple[str, ...] = ()
 
     def mmdebstrap_args(
-        self, tarball: Path, *extra: str, repository: Path | None = None
+        self, tarball: Path, platform: Platform, *extra: str, repository: Path | None = None
     ) -> list[str]:
         """mmdebstrap from the local repository of the lock, or (no repository) live."""
         option, command = self.hook
-        args = ["mmdebstrap", "--quiet", f"--variant={self.variant}"]
+        args = ["mmdebstrap", "--quiet", f"--variant={self.variant}", f"--arch={platform.debian}"]
         args += [f"--include={','.join(self.packages)}", f"{option}={command}", *extra]
         args += [SUITE, str(tarball)]
         # Live, no mirror is named: mmdebstrap picks Debian's default (trixie,
@@ -93,26 +104,30 @@ RECIPES = {
 }
 
 
-def require_mmdebstrap() -> None:
-    for program, package in (("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils")):
+def require_mmdebstrap(platform: Platform) -> None:
+    needed = [("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils")]
+    # mmdebstrap asks arch-test whether a foreign architecture's binaries run.
+    needed += [("arch-test", "arch-test")] if platform != host_platform() else []
+    for program, package in needed:
         if not have(program):
             raise BuildError(f"{program} is not installed (apt-get install {package})")
 
 
-def build_rootfs(run: Runner, base: Base, *, epoch: int) -> Path:
-    """Install exactly the locked Debian packages into base.workdir/rootfs.tar."""
-    require_mmdebstrap()
-    recipe, lock_name = RECIPES[base.name], lock_path(base.name).name
-    base.workdir.mkdir(parents=True, exist_ok=True)
-    lock = read_lock(base.name)
+def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> Path:
+    """Install exactly the locked Debian packages into the base's workdir, as rootfs.tar."""
+    require_mmdebstrap(platform)
+    recipe, lock_name = RECIPES[base.name], lock_path(base.name, platform).name
+    workdir = base.workdir(platform)
+    workdir.mkdir(parents=True, exist_ok=True)
+    lock = read_lock(base.name, platform)
     if missing := sorted(set(recipe.packages) - {deb.package for deb in lock.debs}):
         raise BuildError(
             f"{lock_name} has no {', '.join(missing)}: the stand-in's packages changed "
             "since it was locked; relock with `nox -s lock`"
         )
-    repository = local_repository(lock.debs, lock_name, base.workdir / "debs")
-    tarball = base.workdir / "rootfs.tar"
-    args = recipe.mmdebstrap_args(tarball, repository=repository)
+    repository = local_repository(lock.debs, lock_name, workdir / "debs")
+    tarball = workdir / "rootfs.tar"
+    args = recipe.mmdebstrap_args(tarball, platform, repository=repository)
     run(*args, env={"SOURCE_DATE_EPOCH": str(epoch)})
     if recipe.leftovers:
         drop_members(tarball, recipe.leftovers)
@@ -140,9 +155,9 @@ def drop_members(tarball: Path, doomed: Sequence[str]) -> None:
     rewritten.replace(tarball)
 
 
-def resolve_live(run: Runner, base: Base) -> Lock:
+def resolve_live(run: Runner, base: Base, platform: Platform) -> Lock:
     """What mmdebstrap resolves for this stand-in today, against Debian's live indexes."""
-    require_mmdebstrap()
+    require_mmdebstrap(platform)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
         # Before mmdebstrap cleans up: its apt indexes, dpkg's status (minbase)
@@ -154,7 +169,7 @@ def resolve_live(run: Runner, base: Base) -> Lock:
         )
         recipe = RECIPES[base.name]
         # The recipe's own hook stage: extract runs no customize hooks.
-        run(*recipe.mmdebstrap_args(out / "rootfs.tar", f"{recipe.hook[0]}={keep}"))
+        run(*recipe.mmdebstrap_args(out / "rootfs.tar", platform, f"{recipe.hook[0]}={keep}"))
         lists = {p.name: p.read_text() for p in (out / "lists").glob("*_Packages")}
         status = (out / "status").read_text() if (out / "status").exists() else ""
         used = used_packages(status, (out / "archives.txt").read_text())
@@ -183,62 +198,89 @@ def package_versions(tarball: Path) -> list[str]:
 
 
 def write_bases_lock(tarballs: Mapping[str, Path]) -> None:
-    """Record the exact package set of each base, so a drift can be explained."""
+    """Record the exact package set of each stand-in, so a drift can be explained."""
     lines = ["# Debian packages in each base stand-in, written by `nox -s bases`."]
-    for name, tarball in tarballs.items():
-        lines += ["", f"[{name}] rootfs.tar sha256:{sha256_file(tarball)}"]
+    for standin, tarball in tarballs.items():
+        lines += ["", f"[{standin}] rootfs.tar sha256:{sha256_file(tarball)}"]
         lines += package_versions(tarball)
     BASES_LOCK.write_text("\n".join(lines) + "\n")
 
 
-def build_base(run: Runner, builder: Builder, base: Base, tarball: Path, *, epoch: int) -> str:
+def build_base(
+    run: Runner, builder: Builder, base: Base, platform: Platform, *, epoch: int
+) -> str:
     """The stand-in image from its rootfs tarball; its ID."""
-    shutil.copy(base.containerfile, base.workdir / "Containerfile")
+    workdir = base.workdir(platform)
+    shutil.copy(base.containerfile, workdir / "Containerfile")
     request = BuildRequest(
-        containerfile=base.workdir / "Containerfile",
-        context=base.workdir,
-        tags=[base.standin],
-        labels=base.expected_labels(rfc3339(epoch)),
+        containerfile=workdir / "Containerfile",
+        context=workdir,
+        tags=[base.standin_for(platform)],
+        platform=platform.name,
+        labels=base.expected_labels(rfc3339(epoch), platform),
         timestamp=epoch,
         # buildah's cache ignores --timestamp; a base is one quick ADD anyway.
         no_cache=True,
     )
     image_id = builder.build(run, request)
-    builder.load_into_docker(run, [base.standin])
+    builder.load_into_docker(run, [base.standin_for(platform)])
     return image_id
 
 
 @dataclasses.dataclass(frozen=True)
 class MadeBases:
-    """What `make_bases` made: each base's image ID and rootfs tarball."""
+    """What `make_bases` made: each stand-in's image ID and rootfs tarball, by its name."""
 
     ids: dict[str, str]
     tarballs: dict[str, Path]
 
     def rows(self) -> list[list[str]]:
-        rows = [["base", "stand-in", "rootfs.tar sha256", "image ID"]]
-        for name, base in BASES.items():
-            digest = sha256_file(self.tarballs[name])[:16]
-            rows.append([name, base.standin, digest, self.ids[name][:19]])
+        rows = [["stand-in", "rootfs.tar sha256", "image ID"]]
+        for standin, image_id in self.ids.items():
+            digest = sha256_file(self.tarballs[standin])[:16]
+            rows.append([standin, digest, image_id[:19]])
         return rows
 
 
-def make_bases(run: Runner, builder: Builder, *, epoch: int) -> MadeBases:
-    """Make both stand-in bases from Debian packages, and record their packages."""
+@contextlib.contextmanager
+def exclusive(say: Callable[[str], object]) -> Iterator[None]:
+    """One maker of stand-ins at a time, across processes: a second waits for the first.
+
+    CI makes the arm64 stand-ins in the background while the unit tests
+    run; the build session then waits here instead of making them again.
+    """
+    BASES_DIR.mkdir(parents=True, exist_ok=True)
+    with (BASES_DIR / ".making").open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("another session is making the stand-in bases: waiting for it to finish")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+def make_bases(
+    run: Runner, builder: Builder, platforms: Sequence[Platform], *, epoch: int
+) -> MadeBases:
+    """Make both stand-in bases for each platform from Debian packages; record their packages."""
     made = MadeBases({}, {})
-    for base in BASES.values():
-        made.tarballs[base.name] = build_rootfs(run, base, epoch=epoch)
-        made.ids[base.name] = build_base(run, builder, base, made.tarballs[base.name], epoch=epoch)
+    for platform in platforms:
+        for base in BASES.values():
+            standin = base.standin_for(platform)
+            made.tarballs[standin] = build_rootfs(run, base, platform, epoch=epoch)
+            made.ids[standin] = build_base(run, builder, base, platform, epoch=epoch)
     write_bases_lock(made.tarballs)
     return made
 
 
-def stale_bases(builder: Builder, *, epoch: int) -> list[str]:
+def stale_bases(builder: Builder, platforms: Sequence[Platform], *, epoch: int) -> list[str]:
     """Stand-ins missing, or made for another commit's date or from other hooks."""
     return [
-        b.name
-        for b in BASES.values()
-        if not b.expected_labels(rfc3339(epoch)).items() <= builder.labels(b.standin).items()
+        base.standin_for(platform)
+        for platform in platforms
+        for base in BASES.values()
+        if not base.expected_labels(rfc3339(epoch), platform).items()
+        <= builder.labels(base.standin_for(platform)).items()
     ]
 
 

@@ -11,6 +11,7 @@ name is written in this repository), or from $MOSCOW_TIME_DEBIAN_MIRRORS.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import lzma
 import os
 import re
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from tools.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
 from tools.process import BuildError, capture
-from tools.project import BASES, ROOT, SUITE, debian_arch, user_cache, vendor_dir
+from tools.project import BASES, PLATFORMS, ROOT, SUITE, user_cache, vendor_dir
 
 CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
 MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
@@ -102,7 +103,7 @@ def download(url: str, destination: Path) -> bool:
 
 def current_version(deb: Deb, where: Mapping[str, str]) -> str:
     """The version Debian offers now for a package, for the relock message."""
-    arch = debian_arch()
+    arch = deb.architecture if deb.architecture != "all" else "amd64"
     for suite in reversed(SUITES):
         archive = "debian-security" if suite.endswith("-security") else "debian"
         if archive not in where:
@@ -160,8 +161,8 @@ def fetch(deb: Deb, lock_name: str, where: Mapping[str, str] | None = None) -> P
 def fetch_locked(root: Path = ROOT) -> list[Path]:
     """Every .deb the locks in root/bases/ name, fetched and checked; stops at the first gone."""
     fetched, where = [], None
-    for name in BASES:
-        path = root / lock_path(name).relative_to(ROOT)
+    for name, platform in itertools.product(BASES, PLATFORMS.values()):
+        path = root / lock_path(name, platform).relative_to(ROOT)
         if not path.exists():
             continue
         for deb in parse_lock(path.read_text(), path.name).debs:

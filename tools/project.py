@@ -16,6 +16,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
+#: One directory per platform (Debian's name), passed as the WHEELHOUSE build arg.
 WHEELHOUSE = BUILD / "wheelhouse"
 BASES_DIR = BUILD / "bases"
 #: The Debian packages each stand-in was made from, for explaining a drift.
@@ -46,6 +47,8 @@ OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
 #: A directory `nox -s vendor` filled: every .deb and wheel a build needs.
 VENDOR_ENV = "MOSCOW_TIME_VENDOR"
 BUILDER_ENV = "MOSCOW_TIME_BUILDER"
+#: The platforms to build when `--platform` is not given: a comma list, or "all".
+PLATFORMS_ENV = "MOSCOW_TIME_PLATFORMS"
 CREATED_LABEL = "org.opencontainers.image.created"
 #: Digest of what a stand-in base is made from, so an edited hook or
 #: package list is noticed before the commit that changes the epoch.
@@ -80,6 +83,40 @@ LOCK_PYTHON = "3.11"
 
 
 @dataclasses.dataclass(frozen=True)
+class Platform:
+    """A CPU the images are built for, under each of its names."""
+
+    #: OCI's name, as `--platform` takes it.
+    name: str
+    #: Debian's name: the locks, the .debs, `mmdebstrap --arch`.
+    debian: str
+    #: The kernel's name (`platform.machine()`), which manylinux wheel tags use too.
+    machine: str
+
+    @property
+    def wheelhouse(self) -> Path:
+        """The locked wheels of this platform, downloaded on the host."""
+        return WHEELHOUSE / self.debian
+
+    @property
+    def suffix(self) -> str:
+        """What this platform's stand-in names add: nothing for amd64, so its IDs stay as
+        published before arm64 came; the same on every host, because a base's name is in
+        the app image's labels and so in its ID."""
+        return "" if self.name == PRIMARY_PLATFORM else f"-{self.debian}"
+
+
+PLATFORMS = {
+    each.name: each
+    for each in (
+        Platform("linux/amd64", "amd64", "x86_64"),
+        Platform("linux/arm64", "arm64", "aarch64"),
+    )
+}
+PRIMARY_PLATFORM = "linux/amd64"
+
+
+@dataclasses.dataclass(frozen=True)
 class Base:
     """A base image: its upstream name and the local stand-in for it."""
 
@@ -87,23 +124,29 @@ class Base:
     upstream: str
     standin: str
 
-    @property
-    def workdir(self) -> Path:
-        return BASES_DIR / self.name
+    def workdir(self, platform: Platform) -> Path:
+        return BASES_DIR / self.name / platform.debian
+
+    def standin_for(self, platform: Platform) -> str:
+        """The local stand-in for one platform (see `Platform.suffix`)."""
+        return self.standin + platform.suffix
 
     @property
     def containerfile(self) -> Path:
         return ROOT / "bases" / f"{self.name}.Containerfile"
 
-    def inputs_digest(self) -> str:
-        """sha256 over this base's Containerfile, hook and package list."""
+    def inputs_digest(self, platform: Platform) -> str:
+        """sha256 over this base's Containerfile, hook, package list and the platform's lock
+        (another platform's lock is not an input: relocking arm64 leaves amd64 as it was)."""
         digest = hashlib.sha256()
         for path in sorted((ROOT / "bases").glob(f"{self.name}*")):
+            if path.suffix == ".lock" and path.name != f"{self.name}.{platform.debian}.lock":
+                continue
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
-    def expected_labels(self, created: str) -> dict[str, str]:
-        return {CREATED_LABEL: created, BASE_INPUTS_LABEL: self.inputs_digest()}
+    def expected_labels(self, created: str, platform: Platform) -> dict[str, str]:
+        return {CREATED_LABEL: created, BASE_INPUTS_LABEL: self.inputs_digest(platform)}
 
 
 BASES = {
@@ -146,6 +189,11 @@ class Variant:
         return STRUCTURE_TESTS / f"{self.name}.yaml"
 
 
+#: The build arg naming the builder stage's base, and which base that is: the
+#: build machine's own platform's, whatever platform the image is for.
+BUILDER_ARG = "BUILDER_IMAGE"
+BUILDER_BASE = "slim"
+
 VARIANTS = {
     "slim": Variant("slim", "Dockerfile", {"PYTHON_IMAGE": "slim"}, "PYTHON_IMAGE"),
     "distroless": Variant(
@@ -173,22 +221,21 @@ def user_cache() -> Path:
     return Path(cache_home) / "moscow-time"
 
 
-def machine_arch() -> str:
-    """The CPU the images are built for: the host's, as wheels name it."""
-    machine = platform.machine().lower()
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-
-
 def vendor_dir() -> Path | None:
     """The air-gapped inputs, if $MOSCOW_TIME_VENDOR names them."""
     configured = os.environ.get(VENDOR_ENV)
     return Path(configured).resolve() if configured else None
 
 
-def debian_arch() -> str:
-    """The same CPU as Debian names it (amd64, arm64), for the Debian locks and indexes."""
+def host_platform() -> Platform:
+    """The platform of this machine: the default build, and the one Docker runs natively."""
     machine = platform.machine().lower()
-    return {"x86_64": "amd64", "aarch64": "arm64"}.get(machine, machine)
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    for known in PLATFORMS.values():
+        if known.machine == machine:
+            return known
+    # Still a platform: a build for it fails on its missing lock, saying so.
+    return Platform(f"linux/{machine}", machine, machine)
 
 
 def is_offline(flag: bool = False) -> bool:

@@ -18,7 +18,7 @@ from tools.appimages import Commit, build_variant
 from tools.archives import archive_layers
 from tools.builders import Builder
 from tools.process import Runner
-from tools.project import Variant, machine_arch
+from tools.project import DEPLOYED_VARIANT, VARIANTS, Platform, Variant, host_platform
 from tools.wheelhouse import download_wheelhouse
 
 
@@ -49,16 +49,74 @@ class Comparison:
             self.rows.append(["  layers", str(len(first)), str(len(second)), "False"])
 
 
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """Which images `nox -s reproduce` builds twice, and what it leaves to `nox -s build`."""
+
+    builds: list[tuple[Variant, Platform]]
+    #: Said in the session's log: what is built once only, and why.
+    skipped: str = ""
+
+
+def reproduce_plan(platforms: Sequence[Platform]) -> Plan:
+    """Every variant on the host's platform; on an emulated one, the deployed variant only.
+
+    Emulation makes a build five to ten times slower, and CI has a budget:
+    the other variant's emulated image is built once, by `nox -s build`.
+    """
+    host = [each for each in platforms if each == host_platform()]
+    emulated = [each for each in platforms if each != host_platform()]
+    builds = [(variant, each) for variant in VARIANTS.values() for each in host]
+    builds += [(VARIANTS[DEPLOYED_VARIANT], each) for each in emulated]
+    others = [name for name in VARIANTS if name != DEPLOYED_VARIANT]
+    skipped = ""
+    if emulated and others:
+        skipped = (
+            f"under emulation ({', '.join(each.name for each in emulated)}) only "
+            f"{DEPLOYED_VARIANT} is built twice; {', '.join(others)} is built once, "
+            "by nox -s build"
+        )
+    return Plan(builds, skipped)
+
+
 def build_twice(
-    run: Runner, builder: Builder, variant: Variant, bases: Mapping[str, str], commit: Commit
+    run: Runner,
+    builder: Builder,
+    variant: Variant,
+    bases: Mapping[str, Mapping[str, str]],
+    commit: Commit,
+    *,
+    platform: Platform,
 ) -> tuple[str, str]:
     """Two clean builds of one variant, left unloaded: a fresh wheelhouse and no cache each."""
     ids = []
     for _ in range(2):
-        download_wheelhouse(run, python="python", arch=machine_arch())
-        built = build_variant(run, builder, variant, bases, commit, no_cache=True, load=False)
+        download_wheelhouse(run, python="python", platform=platform)
+        built = build_variant(
+            run, builder, variant, bases, commit, platform=platform, no_cache=True, load=False
+        )
         ids.append(built.image_id)
     return ids[0], ids[1]
+
+
+def compare_indexes(
+    run: Runner,
+    builder: Builder,
+    comparison: Comparison,
+    twice: Mapping[str, Mapping[str, tuple[str, str]]],
+    platform_count: int,
+) -> None:
+    """For each variant built twice on every platform: an index of each build's images,
+    and their digests compared (as a release would push them)."""
+    for variant_name, by_platform in twice.items():
+        if len(by_platform) != platform_count or not builder.multi_platform:
+            continue
+        name = builder.local_name(VARIANTS[variant_name].tag("index"))
+        first, second = (
+            builder.make_index(run, name, [ids[build] for ids in by_platform.values()])
+            for build in (0, 1)
+        )
+        comparison.compare(f"{name} ({', '.join(by_platform)})", first, second)
 
 
 def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:

@@ -8,13 +8,14 @@ This is the one module of `tools/` that imports nox.
 from __future__ import annotations
 
 import functools
+import itertools
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import nox
 
-from tools import appimages, aptlock, builders, piplocks, trivy
+from tools import appimages, aptlock, builders, engine, piplocks, platforms, trivy
 from tools import bases as standins
 from tools import project as p
 from tools.process import BuildError, Runner, git_revision, source_date_epoch
@@ -63,27 +64,65 @@ def pick(
     return builder
 
 
-def make_bases(session: nox.Session, builder: builders.Builder) -> dict[str, str]:
-    """Make both stand-in bases from Debian packages; their IDs."""
-    session.log(f"making the stand-ins from Debian {p.SUITE} packages")
-    made = standins.make_bases(runner(session), builder, epoch=source_date_epoch())
+def platforms_for(builder: builders.Builder, requested: str | None) -> list[p.Platform]:
+    """The platforms to build, checked against what the builder and this host can do."""
+    chosen = platforms.parse(requested)
+    if len(chosen) > 1 and not builder.multi_platform:
+        raise BuildError(
+            f"{builder.name} builds this machine's platform only here: build "
+            f"{', '.join(each.name for each in chosen[1:])} with buildah or podman "
+            "(-- --builder buildah)"
+        )
+    if problem := platforms.missing_emulation(chosen):
+        raise BuildError(problem)
+    return chosen
+
+
+def make_bases(
+    session: nox.Session,
+    builder: builders.Builder,
+    chosen: list[p.Platform],
+    *,
+    only_stale: bool = False,
+) -> dict[str, str]:
+    """Make both stand-in bases for each platform from Debian packages; their IDs by name.
+
+    `only_stale`: the platforms whose stand-ins are missing or out of date, once no other
+    session is making them.
+    """
+    epoch = source_date_epoch()
+    with standins.exclusive(session.log):
+        if only_stale:
+            chosen = [
+                each for each in chosen if standins.stale_bases(builder, [each], epoch=epoch)
+            ]
+        if not chosen:
+            return {}
+        names = ", ".join(each.name for each in chosen)
+        session.log(f"making the stand-ins for {names} from Debian {p.SUITE} packages")
+        made = standins.make_bases(runner(session), builder, chosen, epoch=epoch)
     session.log("stand-in bases (package versions in build/bases.lock):\n" + table(made.rows()))
     return made.ids
 
 
-def base_images(session: nox.Session, builder: builders.Builder, offline: bool) -> dict[str, str]:
-    """Which image each base build arg names, making or pulling it as needed."""
+def base_images(
+    session: nox.Session, builder: builders.Builder, offline: bool, chosen: list[p.Platform]
+) -> dict[str, dict[str, str]]:
+    """Per platform, which image each base build arg names, making or pulling it as needed."""
     if not offline:
         if unpulled := standins.unpullable_upstreams(runner(session), builder):
             session.error(
                 f"cannot pull {', '.join(unpulled)}. Without a registry, build on stand-ins "
                 f"made from Debian packages: {p.OFFLINE_ENV}=1 nox -s build"
             )
-        return {name: base.upstream for name, base in p.BASES.items()}
-    if stale := standins.stale_bases(builder, epoch=source_date_epoch()):
-        session.log(f"stand-in bases missing or out of date ({', '.join(stale)}): making them")
-        make_bases(session, builder)
-    return {name: base.standin for name, base in p.BASES.items()}
+        # Upstream's bases are indexes: the builder picks each platform's image.
+        upstream = {name: base.upstream for name, base in p.BASES.items()}
+        return {each.name: upstream for each in chosen}
+    make_bases(session, builder, chosen, only_stale=True)
+    return {
+        each.name: {name: base.standin_for(each) for name, base in p.BASES.items()}
+        for each in chosen
+    }
 
 
 def commit() -> appimages.Commit:
@@ -105,17 +144,18 @@ def lock_wheels(session: nox.Session, *, check: bool, extra: list[str]) -> list[
     return stale
 
 
-def lock_debs(session: nox.Session, *, check: bool) -> None:
+def lock_debs(session: nox.Session, chosen: list[p.Platform], *, check: bool) -> None:
     """Resolve each stand-in live; write its lock, or (`check`) report the drift."""
-    for base in p.BASES.values():
-        session.log(f"resolving the {base.name} stand-in against Debian {p.SUITE}, live")
-        current = standins.resolve_live(runner(session), base)
+    for each, base in itertools.product(chosen, p.BASES.values()):
+        session.log(f"resolving the {base.name} stand-in for {each.name}, Debian {p.SUITE}, live")
+        current = standins.resolve_live(runner(session), base, each)
+        path = aptlock.lock_path(base.name, each)
         if check:
-            changes = aptlock.drift(aptlock.read_lock(base.name), current)
+            changes = aptlock.drift(aptlock.read_lock(base.name, each), current)
             lines = "".join(f"\n  {change.line()}" for change in changes)
-            session.log(f"{aptlock.lock_path(base.name).name}: {aptlock.summary(changes)}{lines}")
+            session.log(f"{path.name}: {aptlock.summary(changes)}{lines}")
         else:
-            aptlock.lock_path(base.name).write_text(current.text(base.name))
+            path.write_text(current.text(base.name))
 
 
 def require_images(session: nox.Session) -> list[str]:
@@ -126,13 +166,22 @@ def require_images(session: nox.Session) -> list[str]:
 
 
 def structure_tests(session: nox.Session) -> None:
-    """container-structure-test on each image, with its config in tests/structure/."""
-    for variant in p.VARIANTS.values():
+    """container-structure-test on each image of every platform built, with its config in
+    tests/structure/; another platform's commands run under emulation."""
+    for variant, tag, platform in appimages.runnable_images():
+        if platform != p.host_platform().name and engine.image_size(tag) is None:
+            # Another engine than the one `nox -s build` loaded (CI's BuildKit
+            # check): it holds the host's images only.
+            session.log(f"{tag} ({platform}) is not in this Docker engine: not tested here")
+            continue
+        session.log(f"structure tests of {tag} ({platform})")
         session.run(
             "container-structure-test",
             "test",
             "--image",
-            variant.tag(),
+            tag,
+            "--platform",
+            platform,
             "--config",
             str(variant.structure_tests),
         )

@@ -14,7 +14,7 @@ from tools.project import (
     PYTHON_VERSION,
     ROOT,
     RUNTIME_LOCK,
-    WHEELHOUSE,
+    Platform,
     vendor_dir,
 )
 
@@ -28,7 +28,7 @@ MANYLINUX = (
 )
 
 
-def download_args(*, python: str, arch: str, dest: Path = WHEELHOUSE) -> list[str]:
+def download_args(*, python: str, arch: str, dest: Path) -> list[str]:
     """`pip download` of the runtime and build locks, hash-checked, for that CPU."""
     abi = f"cp{PYTHON_VERSION.replace('.', '')}"
     args = [python, "-m", "pip", "download", "--quiet", "--require-hashes", "--no-deps"]
@@ -47,9 +47,9 @@ def offline_index() -> list[str]:
     return ["--no-index", "--find-links", str(vendored / "wheels")] if vendored else []
 
 
-def download_wheelhouse(run: Runner, *, python: str, arch: str) -> None:
-    """Fetch exactly the locked wheels, into an emptied build/wheelhouse/."""
-    if WHEELHOUSE.exists():
-        shutil.rmtree(WHEELHOUSE)
-    WHEELHOUSE.mkdir(parents=True)
-    run(*download_args(python=python, arch=arch))
+def download_wheelhouse(run: Runner, *, python: str, platform: Platform) -> None:
+    """Fetch exactly the locked wheels for one platform, into its emptied wheelhouse."""
+    if platform.wheelhouse.exists():
+        shutil.rmtree(platform.wheelhouse)
+    platform.wheelhouse.mkdir(parents=True)
+    run(*download_args(python=python, arch=platform.machine, dest=platform.wheelhouse))

@@ -6,16 +6,17 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tools.builders import Builder
 from tools.process import BuildError, run_shown
-from tools.project import DEPLOYED_VARIANT, ROOT, VARIANTS
-from tools.release import provenance
-from tools.release.consumer import verify
+from tools.project import BUILDER_ARG, DEPLOYED_VARIANT, ROOT, VARIANTS, host_platform
+from tools.release import manifests, provenance
+from tools.release.consumer import Verified, verify
 from tools.release.publish import KeyPair, Released, rendered_overlay
-from tools.release.references import Repository
+from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign, signed_digest
 
 
@@ -28,30 +29,42 @@ def committed(revision: str, path: str) -> bytes:
     ).stdout
 
 
-def test_every_variant_is_released_by_digest(released: dict[str, Released]) -> None:
+def test_every_variant_is_released_as_an_index_of_every_platform_built(
+    released: dict[str, Released], record: dict[str, Any]
+) -> None:
     assert set(released) == set(VARIANTS)
     digests = {r.image.digest for r in released.values()}
     assert len(digests) == len(VARIANTS), "two variants cannot share a manifest"
+    built = {index["variant"]: index for index in record["indexes"]}
+    for variant, r in released.items():
+        assert r.image.digest == built[variant]["digest"], "the digest `nox -s build` printed"
+        assert set(r.platforms) == set(built[variant]["images"])
+        assert host_platform().name in r.platforms
+        assert r.image.digest not in {image.digest for image in r.platforms.values()}
 
 
-def test_a_second_push_gives_the_same_digest(
+def test_a_second_push_gives_the_same_digests(
     released: dict[str, Released], builder: Builder, repository: Repository
 ) -> None:
     again = Repository(repository.registry, "moscow-time-again")
     for variant, first in released.items():
-        local = builder.local_name(VARIANTS[variant].tag())
-        assert (
-            builder.push(run_shown, local, again.tag(variant), tls_verify=False)
-            == first.image.digest
+        local = builder.local_name(VARIANTS[variant].tag("index"))
+        pushed = Pinned(
+            again, builder.push_index(run_shown, local, again.tag(variant), tls_verify=False)
         )
+        assert pushed.digest == first.image.digest
+        assert {p: image.digest for p, image in manifests.platforms(pushed).items()} == {
+            p: image.digest for p, image in first.platforms.items()
+        }
 
 
-def test_the_signature_names_the_digest(
+def test_the_index_and_each_platforms_manifest_are_signed(
     released: dict[str, Released], cosign: Cosign, keys: KeyPair
 ) -> None:
     for r in released.values():
-        payloads = cosign.verify(r.image, keys.public)
-        assert {signed_digest(p) for p in payloads} == {r.image.digest}
+        for image in (r.image, *r.platforms.values()):
+            payloads = cosign.verify(image, keys.public)
+            assert {signed_digest(p) for p in payloads} == {image.digest}
 
 
 def test_another_key_does_not_verify(
@@ -61,30 +74,36 @@ def test_another_key_does_not_verify(
         cosign.verify(released[DEPLOYED_VARIANT].image, other_keys.public)
 
 
-def test_the_consumer_gets_sbom_and_provenance_of_this_digest(
-    released: dict[str, Released], cosign: Cosign, keys: KeyPair, record: dict[str, object]
+def test_the_consumer_gets_sbom_and_provenance_of_each_platforms_digest(
+    released: dict[str, Released], cosign: Cosign, keys: KeyPair, record: dict[str, Any]
 ) -> None:
     for variant, r in released.items():
-        verified = verify(cosign, r.image, keys.public)
-        assert verified.components() > 10, "an SBOM of a Python image lists packages"
-        definition = verified.provenance["buildDefinition"]
-        assert definition["externalParameters"]["source"]["revision"] == record["revision"]
-        assert definition["externalParameters"]["dockerfile"] == VARIANTS[variant].dockerfile
-        assert definition["externalParameters"]["sourceDateEpoch"] == str(
-            record["source_date_epoch"]
-        )
-        locks = {
-            d["name"]: d["digest"]["sha256"]
-            for d in definition["resolvedDependencies"]
-            if "name" in d and "uri" not in d
-        }
-        assert locks == {
-            name: hashlib.sha256(committed(str(record["revision"]), name)).hexdigest()
-            for name in provenance.lock_files()
-        }
-        bases = [d for d in definition["resolvedDependencies"] if "uri" in d and "name" in d]
-        assert {d["name"] for d in bases} == set(VARIANTS[variant].base_args)
-        assert verified.provenance["runDetails"]["builder"]["id"].endswith(str(record["builder"]))
+        each = verify(cosign, r.image, keys.public)
+        assert {v.platform: v.image for v in each} == r.platforms
+        for verified in each:
+            check_provenance(verified, variant, record)
+
+
+def check_provenance(verified: Verified, variant: str, record: dict[str, Any]) -> None:
+    """One platform's SBOM and provenance, against what build/images.json recorded."""
+    assert verified.components() > 10, "an SBOM of a Python image lists packages"
+    definition = verified.provenance["buildDefinition"]
+    assert definition["internalParameters"]["platform"] == verified.platform
+    assert definition["externalParameters"]["source"]["revision"] == record["revision"]
+    assert definition["externalParameters"]["dockerfile"] == VARIANTS[variant].dockerfile
+    assert definition["externalParameters"]["sourceDateEpoch"] == str(record["source_date_epoch"])
+    locks = {
+        d["name"]: d["digest"]["sha256"]
+        for d in definition["resolvedDependencies"]
+        if "name" in d and "uri" not in d
+    }
+    assert locks == {
+        name: hashlib.sha256(committed(str(record["revision"]), name)).hexdigest()
+        for name in provenance.lock_files()
+    }
+    bases = [d for d in definition["resolvedDependencies"] if "uri" in d and "name" in d]
+    assert {d["name"] for d in bases} == {*VARIANTS[variant].base_args, BUILDER_ARG}
+    assert verified.provenance["runDetails"]["builder"]["id"].endswith(str(record["builder"]))
 
 
 def test_the_overlay_and_compose_pin_the_deployed_digest(

@@ -7,7 +7,7 @@ import pytest
 from tools import aptlock
 from tools.aptlock import Deb, Lock
 from tools.process import BuildError
-from tools.project import BASES
+from tools.project import BASES, PLATFORMS, Platform
 
 PASSWD = Deb(
     "passwd",
@@ -118,11 +118,15 @@ def test_drift_lists_each_moved_package_and_flags_security_updates() -> None:
     )
 
 
+@pytest.mark.parametrize("platform", list(PLATFORMS.values()), ids=list(PLATFORMS))
 @pytest.mark.parametrize("name", list(BASES))
-def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(name: str) -> None:
+def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(
+    name: str, platform: Platform
+) -> None:
     from tools.bases import RECIPES
 
-    lock = aptlock.read_lock(name)
+    lock = aptlock.read_lock(name, platform)
     assert lock.locked_at
     assert set(RECIPES[name].packages) <= {deb.package for deb in lock.debs}
     assert {deb.suite for deb in lock.debs} <= set(aptlock.SUITES)
+    assert {deb.architecture for deb in lock.debs} <= {platform.debian, "all"}

@@ -71,3 +71,19 @@ def test_profile_sorts_samples_by_thread_role_and_state() -> None:
     assert counts["worker"] == {"app": 30, "waiting (lock, condition, poll)": 10}
     assert counts["I/O thread"] == {"waiting (lock, condition, poll)": 5}
     assert "other" not in counts
+
+
+def test_sizes_per_platform_are_listed_side_by_side_with_no_timings() -> None:
+    from tools.bench.report import platforms_table
+
+    text = platforms_table(
+        [
+            {"variant": "slim", "platform": "linux/arm64", "size_mb": 170.2, "over_base_mb": 9.9},
+            {"variant": "slim", "platform": "linux/amd64", "size_mb": 172.0, "over_base_mb": 10.1},
+        ]
+    )
+    lines = text.splitlines()
+    assert [line.split("|")[2].strip() for line in lines[2:]] == ["linux/amd64", "linux/arm64"]
+    assert "170.2 MB" in text
+    assert " s " not in text
+    assert "rps" not in text

@@ -10,15 +10,21 @@ import pytest
 
 from tools import appimages, bases, wheelhouse
 from tools.builders.libpod import Buildah
-from tools.project import BASES, PYTHON_VERSION, SUITE, VARIANTS, VERSION
+from tools.project import BASES, PLATFORMS, PYTHON_VERSION, SUITE, VARIANTS, VERSION, host_platform
 
 COMMIT = appimages.Commit("4cfa9e21bda4ddd376a97241492187aa4f09e3e3", 1795758711)
-STANDINS = {name: base.standin for name, base in BASES.items()}
+AMD64, ARM64 = PLATFORMS["linux/amd64"], PLATFORMS["linux/arm64"]
+STANDINS = {
+    each.name: {name: base.standin_for(each) for name, base in BASES.items()}
+    for each in (AMD64, ARM64)
+}
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_an_app_image_is_tagged_by_variant_version_and_commit(name: str) -> None:
-    request = appimages.build_request(VARIANTS[name], STANDINS, COMMIT, no_cache=False)
+    request = appimages.build_request(
+        VARIANTS[name], STANDINS, COMMIT, host_platform(), no_cache=False
+    )
     assert list(request.tags) == [
         f"moscow-time:{name}",
         f"moscow-time:{VERSION}-{name}",
@@ -27,7 +33,9 @@ def test_an_app_image_is_tagged_by_variant_version_and_commit(name: str) -> None
 
 
 def test_the_distroless_image_names_both_bases_and_labels_its_runtime_base() -> None:
-    request = appimages.build_request(VARIANTS["distroless"], STANDINS, COMMIT, no_cache=True)
+    request = appimages.build_request(
+        VARIANTS["distroless"], STANDINS, COMMIT, host_platform(), no_cache=True
+    )
     assert request.build_args["PYTHON_IMAGE"] == BASES["slim"].standin
     assert request.build_args["DISTROLESS_IMAGE"] == BASES["distroless"].standin
     assert request.build_args["PYTHON_VERSION"] == PYTHON_VERSION
@@ -38,7 +46,7 @@ def test_the_distroless_image_names_both_bases_and_labels_its_runtime_base() -> 
 
 
 def test_the_wheelhouse_takes_both_locks_for_the_images_python_and_cpu() -> None:
-    args = wheelhouse.download_args(python="python", arch="aarch64")
+    args = wheelhouse.download_args(python="python", arch="aarch64", dest=Path("wheels"))
     assert "--require-hashes" in args
     assert "manylinux_2_17_aarch64" in args
     assert args[args.index("--python-version") + 1] == PYTHON_VERSION
@@ -52,12 +60,14 @@ def test_the_wheelhouse_takes_both_locks_for_the_images_python_and_cpu() -> None
 def test_a_stand_in_is_resolved_live_with_no_mirror_named_or_built_from_the_lock(
     name: str,
 ) -> None:
-    args = bases.RECIPES[name].mmdebstrap_args(BASES[name].workdir / "rootfs.tar")
+    args = bases.RECIPES[name].mmdebstrap_args(BASES[name].workdir(ARM64) / "rootfs.tar", ARM64)
     assert args[-2] == SUITE
+    assert "--arch=arm64" in args
     assert not any("://" in arg for arg in args)
-    repository = BASES[name].workdir / "debs"
-    locked = bases.RECIPES[name].mmdebstrap_args(Path("rootfs.tar"), repository=repository)
+    repository = BASES[name].workdir(AMD64) / "debs"
+    locked = bases.RECIPES[name].mmdebstrap_args(Path("rootfs.tar"), AMD64, repository=repository)
     assert locked[-1] == f"deb [trusted=yes] copy://{repository} ./"
+    assert "--arch=amd64" in locked
 
 
 def test_the_distroless_stand_in_takes_exactly_upstreams_package_list() -> None:
@@ -69,10 +79,71 @@ def test_the_distroless_stand_in_takes_exactly_upstreams_package_list() -> None:
 
 
 def test_a_stand_in_made_for_another_commit_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
-    current = {name: base.expected_labels("2026-11-27T05:51:51Z") for name, base in BASES.items()}
-    labels = {BASES["slim"].standin: current["slim"], BASES["distroless"].standin: {}}
+    current = {
+        name: base.expected_labels("2026-11-27T05:51:51Z", AMD64) for name, base in BASES.items()
+    }
+    arm = {
+        name: base.expected_labels("2026-11-27T05:51:51Z", ARM64) for name, base in BASES.items()
+    }
+    labels = {
+        BASES["slim"].standin: current["slim"],
+        BASES["distroless"].standin: {},
+        BASES["slim"].standin_for(ARM64): arm["slim"],
+        BASES["distroless"].standin_for(ARM64): current["distroless"],
+    }
     monkeypatch.setattr(Buildah, "labels", lambda self, image: labels[image])
-    assert bases.stale_bases(Buildah(), epoch=COMMIT.epoch) == ["distroless"]
+    assert bases.stale_bases(Buildah(), [AMD64], epoch=COMMIT.epoch) == [
+        BASES["distroless"].standin
+    ]
+    # Made from amd64's lock: the arm64 distroless stand-in is stale.
+    assert bases.stale_bases(Buildah(), [ARM64], epoch=COMMIT.epoch) == [
+        BASES["distroless"].standin_for(ARM64)
+    ]
+
+
+def test_one_platforms_lock_is_no_input_of_the_other_platforms_stand_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools import project
+
+    (tmp_path / "bases").mkdir()
+    for name in ("slim.Containerfile", "slim-hook.sh", "slim.amd64.lock"):
+        (tmp_path / "bases" / name).write_text(name)
+    monkeypatch.setattr(project, "ROOT", tmp_path)
+    amd64 = BASES["slim"].inputs_digest(AMD64)
+    (tmp_path / "bases" / "slim.arm64.lock").write_text("arm64")
+    assert BASES["slim"].inputs_digest(AMD64) == amd64, "arm64's lock changed amd64's inputs"
+    arm64 = BASES["slim"].inputs_digest(ARM64)
+    (tmp_path / "bases" / "slim-hook.sh").write_text("edited")
+    assert BASES["slim"].inputs_digest(AMD64) != amd64
+    assert BASES["slim"].inputs_digest(ARM64) != arm64
+
+
+def test_amd64_keeps_the_stand_in_names_it_had_and_arm64_adds_its_architecture() -> None:
+    # A base's name is in the app image's labels, so in its ID: amd64's IDs
+    # must not change, and every host must name arm64's stand-ins alike.
+    assert BASES["slim"].standin_for(AMD64) == BASES["slim"].standin
+    assert BASES["slim"].standin_for(ARM64) == BASES["slim"].standin + "-arm64"
+    assert BASES["slim"].workdir(AMD64) != BASES["slim"].workdir(ARM64)
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_another_platform_is_built_from_its_own_bases_and_wheelhouse_under_its_own_tag(
+    name: str,
+) -> None:
+    other = ARM64 if host_platform() != ARM64 else AMD64
+    request = appimages.build_request(VARIANTS[name], STANDINS, COMMIT, other, no_cache=False)
+    assert list(request.tags) == [f"moscow-time:{other.debian}-{name}"]
+    assert request.platform == other.name
+    assert request.build_args["WHEELHOUSE"] == f"build/wheelhouse/{other.debian}"
+    runtime = request.build_args[VARIANTS[name].runtime_arg]
+    assert runtime.endswith(other.suffix)
+    assert request.labels["org.opencontainers.image.base.name"] == runtime
+    # The builder stage runs natively, on the host's own stand-in, for the target's wheels.
+    assert request.build_args["BUILDER_IMAGE"] == BASES["slim"].standin_for(host_platform())
+    assert request.build_args["BUILDER_PLATFORM"] == host_platform().name
+    assert request.build_args["WHEEL_MACHINE"] == other.machine
+    assert request.build_args["IMAGE_PLATFORM"] == other.name
 
 
 def test_dropping_members_keeps_the_rest_byte_for_byte(tmp_path: Path) -> None:
@@ -94,3 +165,28 @@ def test_dropping_members_keeps_the_rest_byte_for_byte(tmp_path: Path) -> None:
         kept = tar.extractfile("./etc/passwd")
         assert kept is not None
         assert kept.read() == b"root"
+
+
+def test_a_second_maker_of_stand_ins_waits_for_the_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+    import threading
+
+    monkeypatch.setattr(bases, "BASES_DIR", tmp_path)
+    said: list[str] = []
+    entered = threading.Event()
+
+    def second() -> None:
+        with bases.exclusive(said.append):
+            entered.set()
+
+    with (tmp_path / ".making").open("w") as first:
+        fcntl.flock(first, fcntl.LOCK_EX)
+        waiter = threading.Thread(target=second)
+        waiter.start()
+        assert not entered.wait(0.5), "the second maker did not wait"
+        fcntl.flock(first, fcntl.LOCK_UN)
+    waiter.join(10)
+    assert entered.is_set()
+    assert said == ["another session is making the stand-in bases: waiting for it to finish"]

@@ -45,6 +45,20 @@ def size_mb(image: str) -> float:
     return found / 1e6
 
 
+def platform_sizes(built: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each image of every platform the last build made, with its size and its base's."""
+    images = built["images"] + built.get("other_platforms", [])
+    return [
+        {
+            "variant": image["variant"],
+            "platform": image.get("platform", f"linux/{built['arch']}"),
+            "size_mb": size_mb(image["tags"][0]),
+            "over_base_mb": size_mb(image["tags"][0]) - size_mb(image["base"]),
+        }
+        for image in images
+    ]
+
+
 def subjects_of(bases: dict[str, str]) -> list[Subject]:
     found = [Subject("baseline", BASELINE_TAG, bases["slim"])]
     found += [Subject(n, v.tag(), bases[n], is_app=True) for n, v in VARIANTS.items()]
@@ -100,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             }
             for s in subjects
         },
+        # Sizes only: timings under emulation say nothing about a real arm64 machine.
+        "platform_sizes": platform_sizes(built),
         "rounds": [],
     }
     for number in range(mode.rounds):

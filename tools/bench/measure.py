@@ -21,7 +21,7 @@ from pathlib import Path
 from tools.builders import BuildRequest, pick_builder
 from tools.loopback import free_port, wait_for
 from tools.process import capture, source_date_epoch
-from tools.project import BUILD, WHEELHOUSE
+from tools.project import BUILD, host_platform
 
 OUT = BUILD / "bench"
 HERE = Path(__file__).resolve().parent
@@ -76,7 +76,7 @@ def build_baseline(base: str) -> None:
     context = OUT / "baseline-context"
     if context.exists():
         shutil.rmtree(context)
-    shutil.copytree(WHEELHOUSE, context / "wheelhouse")
+    shutil.copytree(host_platform().wheelhouse, context / "wheelhouse")
     shutil.copy(BASELINE / "seed_app.py", context / "seed_app.py")
     request = BuildRequest(
         containerfile=BASELINE / "Dockerfile",

@@ -93,6 +93,15 @@ def resources_table(results: dict[str, Any], subjects: list[str]) -> str:
     return table(rows)
 
 
+def platforms_table(sizes: list[dict[str, Any]]) -> str:
+    """Each variant's size on each platform built (no timings: emulated ones mean nothing)."""
+    rows = [["image", "platform", "size", "over base"]]
+    for entry in sorted(sizes, key=lambda e: (e["variant"], e["platform"])):
+        size, over = f"{entry['size_mb']:.1f} MB", f"{entry['over_base_mb']:.1f} MB"
+        rows.append([entry["variant"], entry["platform"], size, over])
+    return table(rows)
+
+
 def report(results: dict[str, Any]) -> str:
     rounds, subjects = results["rounds"], results["subjects"]
     mode = " (quick mode: short runs, indicative only)" if results["quick"] else ""
@@ -110,6 +119,8 @@ def report(results: dict[str, Any]) -> str:
         "",
         resources_table(results, subjects),
     ]
+    if len({entry["platform"] for entry in results.get("platform_sizes", [])}) > 1:
+        lines += ["", "**Size per platform**:", "", platforms_table(results["platform_sizes"])]
     if ceiling := results.get("ceiling"):
         lines.append(
             f"\nCeiling: nginx serving a static file on loopback at c=16, "

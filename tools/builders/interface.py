@@ -58,6 +58,8 @@ class BuildRequest:
     build_args: Mapping[str, str] = dataclasses.field(default_factory=dict)
     labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     no_cache: bool = False
+    #: OCI's name of the platform to build for (`linux/arm64`); None: the builder's own.
+    platform: str | None = None
 
     def common_args(self, iidfile: Path) -> list[str]:
         """The options every builder takes alike: no network, file, tags, args, labels."""
@@ -76,6 +78,9 @@ class Builder(abc.ABC):
 
     #: The command the user names with --builder.
     name: ClassVar[str]
+    #: Whether it builds for other platforms than the host's (under emulation)
+    #: and can put them in one image index.
+    multi_platform: ClassVar[bool] = False
 
     @abc.abstractmethod
     def version(self) -> str:
@@ -116,6 +121,19 @@ class Builder(abc.ABC):
             "differently from build to build here. Build with buildah or podman "
             "(nox -s build -- --builder buildah), then release"
         )
+
+    def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:
+        """An image index of these images under `name`; the digest it is pushed under."""
+        raise BuildError(
+            f"{self.name} cannot make image indexes here; build with buildah or podman "
+            "(nox -s build -- --builder buildah)"
+        )
+
+    def push_index(
+        self, run: Runner, name: str, destination: str, *, tls_verify: bool = True
+    ) -> str:
+        """Push an index and every image in it (`destination` is REPO:TAG); its digest."""
+        raise BuildError(f"{self.name} cannot push image indexes: release with buildah or podman")
 
     def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:  # noqa: B027
         """Make images built here runnable with `docker run`, keeping their IDs.

@@ -22,9 +22,17 @@ from tools.builders.interface import (
 )
 from tools.process import Runner, capture, have
 
+#: How images leave the store. gzip, Docker's manifest: containers/image
+#: compresses layers the same way every time (the same digest from a fresh
+#: registry and an empty blob cache, measured), so a push is reproducible
+#: for one version.
+PUSH_FORMAT = ("--compression-format", "gzip", "--format", "v2s2")
+
 
 class Libpod(Builder):
     """What buildah and podman share."""
+
+    multi_platform = True
 
     def version(self) -> str:
         return capture(self.name, "--version")
@@ -37,6 +45,9 @@ class Libpod(Builder):
             # Docker's image format: OCI's has no HEALTHCHECK. --layers caches
             # steps, as docker build does.
             args += ["--format=docker", "--layers=true"]
+            # Named even for the host's platform, which changes nothing in the
+            # image (measured): one command line for native and emulated builds.
+            args += ["--platform", request.platform] if request.platform else []
             run(*args, str(request.context))
             return self.normalize(iidfile.read_text().strip(), request.tags)
 
@@ -56,15 +67,44 @@ class Libpod(Builder):
         return destination
 
     def push(self, run: Runner, image: str, destination: str, *, tls_verify: bool = True) -> str:
-        # gzip, Docker's manifest: containers/image compresses layers the same
-        # way every time (the same digest from a fresh registry and an empty
-        # blob cache, measured), so a push is reproducible for one version.
         with tempfile.TemporaryDirectory() as scratch:
             digestfile = Path(scratch) / "digest"
-            args = [self.name, "push", "--quiet", "--digestfile", str(digestfile)]
-            args += ["--compression-format", "gzip", "--format", "v2s2"]
+            args = [self.name, "push", "--quiet", "--digestfile", str(digestfile), *PUSH_FORMAT]
             args += [] if tls_verify else ["--tls-verify=false"]
             run(*args, image, f"docker://{destination}")
+            return digestfile.read_text().strip()
+
+    def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:
+        # A fresh list each time: `manifest add` to an old one would keep
+        # the instances of earlier builds.
+        capture(self.name, "manifest", "rm", name, check=False)
+        run(self.name, "manifest", "create", name)
+        for image_id in image_ids:
+            run(
+                self.name,
+                "manifest",
+                "add",
+                name,
+                f"containers-storage:{image_id.removeprefix('sha256:')}",
+            )
+        # The digest is the pushed one (each image's manifest is rewritten
+        # for its compressed layers): push to a throwaway OCI layout as a
+        # release pushes to a registry.
+        with tempfile.TemporaryDirectory() as scratch:
+            return self.push_index(run, name, f"oci:{scratch}/layout", tls_verify=True)
+
+    def push_index(
+        self, run: Runner, name: str, destination: str, *, tls_verify: bool = True
+    ) -> str:
+        with tempfile.TemporaryDirectory() as scratch:
+            digestfile = Path(scratch) / "digest"
+            # buildah 1.28's `manifest push` has no --compression-format: it
+            # gzips by default, as `push` is told to.
+            args = [self.name, "manifest", "push", "--all", "--quiet", "--format", "v2s2"]
+            args += ["--digestfile", str(digestfile)]
+            args += [] if tls_verify else ["--tls-verify=false"]
+            where = destination if destination.startswith("oci:") else f"docker://{destination}"
+            run(*args, name, where)
             return digestfile.read_text().strip()
 
     def local_name(self, image: str) -> str:

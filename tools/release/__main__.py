@@ -52,7 +52,8 @@ def publish(options: argparse.Namespace) -> None:
     released = Release(
         run_shown, builder, cosign=cosign(), repository=repository, key=key, record=record
     ).all()
-    rows = [["image", "digest", "signature", "attestations"]] + [r.row() for r in released]
+    rows = [["image", "digest", "signature", "attestations"]]
+    rows += [row for r in released for row in r.rows()]
     print(table(rows))
     print(f"SLSA Build L{provenance.SLSA_BUILD_LEVEL}: built and attested on one machine.")
     print(
@@ -68,12 +69,15 @@ def released_images() -> list[Pinned]:
 def verify_images(options: argparse.Namespace) -> None:
     images = [Pinned.parse(ref) for ref in options.images] or released_images()
     for image in images:
-        verified = verify(cosign(), image, options.key)
-        print(
-            f"\n{image}: {verified.signatures} signature(s) verified with {options.key}; "
-            f"SBOM of {verified.components()} components; provenance:"
-        )
-        print(table(provenance.summary(verified.provenance)))
+        for verified in verify(cosign(), image, options.key):
+            listed = (
+                f" (in {image.digest[:19]}… for {verified.platform})" if verified.platform else ""
+            )
+            print(
+                f"\n{verified.image}{listed}: {verified.signatures} signature(s) verified with "
+                f"{options.key}; SBOM of {verified.components()} components; provenance:"
+            )
+            print(table(provenance.summary(verified.provenance)))
 
 
 def gate(options: argparse.Namespace) -> None:

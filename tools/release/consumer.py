@@ -1,9 +1,12 @@
 """`nox -s verify-release`: what a user runs before trusting an image.
 
-It checks the signature on REF@DIGEST with the public key, fetches the SBOM
-and the provenance attestations (verified with the same key), checks that
-each is about this digest, and says what the provenance says was built from
-what. Any failure is a BuildError naming what to do.
+It checks the signature on REF@DIGEST with the public key. For an image
+index, it then takes each platform's manifest the index lists (the index's
+bytes must hash to its digest) and checks each the same way: its signature,
+then its SBOM and provenance attestations (verified with the same key), each
+about this digest, the provenance naming this platform. It says what the
+provenance says was built from what. Any failure is a BuildError naming
+what to do.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.process import BuildError
-from tools.release import provenance
+from tools.release import manifests, provenance
 from tools.release.publish import SBOM_TYPE
 from tools.release.references import Pinned
 from tools.release.signing import Cosign, signed_digest, subject_digests
@@ -24,6 +27,8 @@ class Verified:
     """What a verified image carries: its signature payloads and attestations."""
 
     image: Pinned
+    #: The platform the index lists it for; "" for an image given alone.
+    platform: str
     signatures: int
     sbom: dict[str, Any]
     provenance: dict[str, Any]
@@ -42,12 +47,30 @@ def about_this_digest(
     return matching[-1]
 
 
-def verify(cosign: Cosign, image: Pinned, public_key: Path) -> Verified:
+def verify(cosign: Cosign, image: Pinned, public_key: Path) -> list[Verified]:
+    """An index's signature, then each platform's image in it; or one image alone."""
     if not public_key.exists():
         raise BuildError(f"no public key at {public_key}: pass the release's cosign.pub")
+    children = manifests.platforms(image)
+    if not children:
+        return [verify_image(cosign, image, public_key, platform="")]
+    check_signature(cosign, image, public_key)
+    return [
+        verify_image(cosign, child, public_key, platform=platform)
+        for platform, child in children.items()
+    ]
+
+
+def check_signature(cosign: Cosign, image: Pinned, public_key: Path) -> int:
+    """How many signatures of this digest verify; BuildError if none names it."""
     payloads = cosign.verify(image, public_key)
     if not any(signed_digest(p) == image.digest for p in payloads):
         raise BuildError(f"no signature of {image} names {image.digest}")
+    return len(payloads)
+
+
+def verify_image(cosign: Cosign, image: Pinned, public_key: Path, *, platform: str) -> Verified:
+    signatures = check_signature(cosign, image, public_key)
     sbom = about_this_digest(
         cosign.verify_attestation(image, public_key, SBOM_TYPE), image, "SBOM"
     )
@@ -57,4 +80,7 @@ def verify(cosign: Cosign, image: Pinned, public_key: Path) -> Verified:
     if built.get("predicateType") != provenance.PREDICATE_TYPE:
         raise BuildError(f"the provenance of {image} is a {built.get('predicateType')}")
     provenance.check(built["predicate"])
-    return Verified(image, len(payloads), dict(sbom["predicate"]), dict(built["predicate"]))
+    built_for = built["predicate"]["buildDefinition"]["internalParameters"]["platform"]
+    if platform and built_for != platform:
+        raise BuildError(f"{image} is listed for {platform}, but its provenance says {built_for}")
+    return Verified(image, platform, signatures, dict(sbom["predicate"]), dict(built["predicate"]))

@@ -21,7 +21,7 @@ from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 
 from tools.aptlock import lock_path
 from tools.process import BuildError
-from tools.project import BASES, PIP_LOCKS, ROOT
+from tools.project import BASES, PIP_LOCKS, PLATFORMS, ROOT
 
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 #: cosign's name for that predicate type (`cosign attest --type`).
@@ -34,7 +34,8 @@ SLSA_BUILD_LEVEL = 1
 def lock_files() -> list[str]:
     """Every lock an image is built from: the pip locks and each base's Debian lock."""
     paths = [ROOT / pip_lock.lock for pip_lock in PIP_LOCKS]
-    paths += [lock_path(name) for name in BASES]
+    paths += [lock_path(name, platform) for name in BASES for platform in PLATFORMS.values()]
+    paths = [path for path in paths if path.exists()]
     return [str(path.relative_to(ROOT)) for path in paths]
 
 

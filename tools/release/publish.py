@@ -1,10 +1,12 @@
 """`nox -s release`: push by digest, sign, attach SBOM and provenance, pin the deployments.
 
-Each image is pushed from the builder's store as built (the record in
-build/images.json says which IDs), so what is signed is what was tested. The
-SBOM is made afresh and must name the same image ID; the provenance must fit
-SLSA v1. The release then verifies its own signature, and writes the digests
-where the deployments read them: a kustomize overlay and compose's variable.
+Each variant's image index is pushed from the builder's store as built (the
+record in build/images.json says which IDs), so what is signed is what was
+tested. The index and each platform's manifest in it are signed; each
+platform's image gets its own SBOM, made afresh and naming the same image ID,
+and its own provenance, which must fit SLSA v1. The release then verifies its
+own signatures, and writes the index digests where the deployments read them:
+a kustomize overlay and compose's variable.
 """
 
 from __future__ import annotations
@@ -20,21 +22,24 @@ from typing import Any
 import yaml
 
 from tools import trivy
-from tools.appimages import Commit, build_request
+from tools.appimages import Commit, build_request, runnable_images
 from tools.builders import Builder
 from tools.process import BuildError, Runner
 from tools.project import (
     BASES,
+    BUILDER_ARG,
     COMPOSE_IMAGE_ENV,
     DEPLOYED_VARIANT,
     IMAGE_NAME,
     KUSTOMIZE_BASE,
+    PLATFORMS,
     RELEASE_DIR,
     ROOT,
     VARIANTS,
+    Platform,
     Variant,
 )
-from tools.release import provenance
+from tools.release import manifests, provenance
 from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign, signed_digest
 
@@ -45,20 +50,27 @@ TRIVY_IMAGE_ID = "aquasecurity:trivy:ImageID"
 
 @dataclasses.dataclass(frozen=True)
 class Released:
-    """One image in the registry: where, what it was built as, what is attached."""
+    """One variant in the registry: its index, each platform's image in it, what is attached."""
 
     variant: str
+    #: The image index: what is deployed, and what a platform-aware pull resolves.
     image: Pinned
-    image_id: str
+    #: Platform → its manifest in the index.
+    platforms: dict[str, Pinned]
+    #: Platform → the image ID it was built as.
+    image_ids: dict[str, str]
+    #: What each platform's manifest has attached.
     attestations: tuple[str, ...]
 
-    def row(self) -> list[str]:
-        return [
-            self.variant,
-            str(self.image),
-            f"verified ({self.image.signature_tag.rsplit(':', 1)[1][:19]}….sig)",
-            ", ".join(self.attestations),
-        ]
+    def rows(self) -> list[list[str]]:
+        def signature(image: Pinned) -> str:
+            return f"verified ({image.signature_tag.rsplit(':', 1)[1][:19]}….sig)"
+
+        rows = [[f"{self.variant} (index)", str(self.image), signature(self.image), ""]]
+        for platform, image in self.platforms.items():
+            attached = ", ".join(self.attestations)
+            rows.append([f"  {platform}", image.digest, signature(image), attached])
+        return rows
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,29 +116,39 @@ class Release:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
 
-    def built_id(self, variant: Variant) -> str:
-        """The recorded ID of a variant, which the builder's store must still hold."""
-        recorded = {image["variant"]: image["image_id"] for image in self.record["images"]}
-        local = self.builder.local_name(variant.tag())
-        if variant.name not in recorded or self.builder.image_id(local) != recorded[variant.name]:
+    def index(self, variant: Variant) -> dict[str, Any]:
+        """The recorded index of a variant; every image in it must still be in the store."""
+        found = [i for i in self.record.get("indexes", []) if i["variant"] == variant.name]
+        if not found:
             raise BuildError(
-                f"{local} in {self.builder.name}'s store is not what build/images.json records: "
-                "run `nox -s build`, then release"
+                f"build/images.json records no image index of {variant.name}: build with "
+                "buildah or podman (`nox -s build`), then release"
             )
-        return str(recorded[variant.name])
+        tags = {(v.name, platform): tag for v, tag, platform in runnable_images()}
+        for platform, image_id in found[0]["images"].items():
+            local = self.builder.local_name(tags[variant.name, platform])
+            if self.builder.image_id(local) != image_id:
+                raise BuildError(
+                    f"{local} in {self.builder.name}'s store is not what build/images.json "
+                    "records: run `nox -s build`, then release"
+                )
+        return dict(found[0])
 
-    def bases(self) -> dict[str, str]:
-        """What each base build arg named when the images were built."""
+    def bases(self) -> dict[str, dict[str, str]]:
+        """For each platform, what each base build arg named when the images were built."""
         return {
-            name: (base.standin if self.record["offline"] else base.upstream)
-            for name, base in BASES.items()
+            platform.name: {
+                name: (base.standin_for(platform) if self.record["offline"] else base.upstream)
+                for name, base in BASES.items()
+            }
+            for platform in PLATFORMS.values()
         }
 
-    def predicate(self, variant: Variant) -> dict[str, Any]:
+    def predicate(self, variant: Variant, platform: Platform) -> dict[str, Any]:
         commit = Commit(self.record["revision"], self.record["source_date_epoch"])
-        request = build_request(variant, self.bases(), commit, no_cache=False)
+        request = build_request(variant, self.bases(), commit, platform, no_cache=False)
         base_ids = {}
-        for arg in variant.base_args:
+        for arg in (*variant.base_args, BUILDER_ARG):
             found = self.builder.image_id(request.build_args[arg])
             if found is None:
                 raise BuildError(f"base {request.build_args[arg]} is gone: run `nox -s build`")
@@ -139,45 +161,61 @@ class Release:
             base_ids=base_ids,
             builder=self.builder.name,
             builder_version=self.record["builder_version"],
-            platform=f"linux/{self.record['arch']}",
+            platform=platform.name,
         )
 
-    def sbom(self, variant: Variant, image_id: str) -> Path:
-        """trivy's CycloneDX SBOM of the image, checked to be of this image ID."""
-        path = self.workdir / f"{variant.name}.cdx.json"
-        self.run(*trivy.sbom(variant.tag(), path), env=trivy.ENV)
+    def sbom(self, variant: Variant, platform: Platform, image_id: str) -> Path:
+        """trivy's CycloneDX SBOM of one platform's image, checked to be of this image ID."""
+        tag = {(v.name, p): t for v, t, p in runnable_images()}[variant.name, platform.name]
+        path = self.workdir / f"{variant.name}.{platform.debian}.cdx.json"
+        self.run(*trivy.sbom(tag, path), env=trivy.ENV)
         described = sbom_image_id(json.loads(path.read_text()))
         if described != image_id:
             raise BuildError(
-                f"the SBOM of {variant.tag()} describes {described}, not {image_id}: "
+                f"the SBOM of {tag} describes {described}, not {image_id}: "
                 "Docker holds another image under that tag; run `nox -s build`"
             )
         return path
 
-    def image(self, variant: Variant) -> Released:
-        image_id = self.built_id(variant)
-        digest = self.builder.push(
+    def attest(self, variant: Variant, platform: Platform, image: Pinned, image_id: str) -> None:
+        """One platform's manifest: its SBOM and its provenance."""
+        sbom = self.sbom(variant, platform, image_id)
+        predicate = self.workdir / f"{variant.name}.{platform.debian}.provenance.json"
+        predicate.write_text(json.dumps(self.predicate(variant, platform), indent=2) + "\n")
+        self.cosign.attest(image, self.key.private, sbom, SBOM_TYPE)
+        self.cosign.attest(image, self.key.private, predicate, provenance.COSIGN_TYPE)
+
+    def check_signed(self, image: Pinned) -> None:
+        signed = {signed_digest(p) for p in self.cosign.verify(image, self.key.public)}
+        if image.digest not in signed:
+            raise BuildError(f"the signature of {image} names {signed}, not {image.digest}")
+
+    def variant(self, variant: Variant) -> Released:
+        index = self.index(variant)
+        digest = self.builder.push_index(
             self.run,
-            self.builder.local_name(variant.tag()),
+            index["name"],
             self.repository.tag(variant.name),
             tls_verify=not self.repository.loopback,
         )
         pinned = Pinned(self.repository, digest)
-        sbom = self.sbom(variant, image_id)
-        predicate = self.workdir / f"{variant.name}.provenance.json"
-        predicate.write_text(json.dumps(self.predicate(variant), indent=2) + "\n")
-        self.cosign.sign(pinned, self.key.private)
-        self.cosign.attest(pinned, self.key.private, sbom, SBOM_TYPE)
-        self.cosign.attest(pinned, self.key.private, predicate, provenance.COSIGN_TYPE)
-        signed = {
-            signed_digest(payload) for payload in self.cosign.verify(pinned, self.key.public)
-        }
-        if digest not in signed:
-            raise BuildError(f"the signature of {pinned} names {signed}, not {digest}")
-        return Released(variant.name, pinned, image_id, (SBOM_TYPE, provenance.COSIGN_TYPE))
+        children = manifests.platforms(pinned)
+        if set(children) != set(index["images"]):
+            raise BuildError(
+                f"{pinned} holds {', '.join(children)}, not the {', '.join(index['images'])} "
+                "that was built: run `nox -s build`, then release"
+            )
+        # The index and, recursively, each platform's manifest in it.
+        self.cosign.sign(pinned, self.key.private, recursive=True)
+        for platform, child in children.items():
+            self.attest(variant, PLATFORMS[platform], child, index["images"][platform])
+        for image in (pinned, *children.values()):
+            self.check_signed(image)
+        attached = (SBOM_TYPE, provenance.COSIGN_TYPE)
+        return Released(variant.name, pinned, children, dict(index["images"]), attached)
 
     def all(self) -> list[Released]:
-        released = [self.image(variant) for variant in VARIANTS.values()]
+        released = [self.variant(variant) for variant in VARIANTS.values()]
         write_record(released, self.repository, self.workdir)
         return released
 
@@ -188,7 +226,14 @@ def write_record(released: Sequence[Released], repository: Repository, workdir: 
     record = {
         "repository": str(repository),
         "images": [
-            {"variant": r.variant, "reference": str(r.image), "image_id": r.image_id}
+            {
+                "variant": r.variant,
+                "reference": str(r.image),
+                "platforms": {
+                    platform: {"reference": str(image), "image_id": r.image_ids[platform]}
+                    for platform, image in r.platforms.items()
+                },
+            }
             for r in released
         ],
     }

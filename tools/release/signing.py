@@ -49,10 +49,12 @@ class Cosign:
         private.chmod(0o600)
         return private, public
 
-    def sign(self, image: Pinned, key: Path) -> None:
+    def sign(self, image: Pinned, key: Path, *, recursive: bool = False) -> None:
+        """Sign a digest; `recursive`: an index and every manifest it lists."""
         self._run(
             "sign",
             "--yes",
+            *(["--recursive"] if recursive else []),
             "--key",
             str(key),
             "--tlog-upload=false",

@@ -1,0 +1,65 @@
+"""tools.platforms and tools.reproduce's plan: which platforms a build covers, and how."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tools import platforms, reproduce
+from tools.process import BuildError
+from tools.project import DEPLOYED_VARIANT, PLATFORMS, PLATFORMS_ENV, host_platform
+
+HOST = host_platform()
+OTHER = next(each for each in PLATFORMS.values() if each != HOST)
+
+
+def test_nothing_asked_builds_the_hosts_platform_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(PLATFORMS_ENV, raising=False)
+    assert platforms.parse(None) == [HOST]
+
+
+@pytest.mark.parametrize("asked", ["all", "linux/arm64,linux/amd64", f" {OTHER.name} "])
+def test_the_host_comes_first_and_is_always_built(
+    asked: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(PLATFORMS_ENV, raising=False)
+    assert platforms.parse(asked) == [HOST, OTHER]
+
+
+def test_the_environment_names_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(PLATFORMS_ENV, "all")
+    assert platforms.parse(None) == [HOST, OTHER]
+    assert platforms.parse(HOST.name) == [HOST], "the option wins over the environment"
+
+
+def test_an_unknown_platform_is_an_error_naming_the_known_ones() -> None:
+    with pytest.raises(BuildError, match=r"unknown platform linux/riscv64: use `all` or .*"):
+        platforms.parse("linux/amd64,linux/riscv64")
+
+
+def test_emulation_is_checked_only_for_foreign_platforms(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(platforms, "BINFMT", tmp_path)
+    assert platforms.missing_emulation([HOST]) is None
+    message = platforms.missing_emulation([HOST, OTHER])
+    assert message is not None
+    assert "mount -t binfmt_misc" in message
+    (tmp_path / "status").write_text("enabled\n")
+    message = platforms.missing_emulation([HOST, OTHER])
+    assert message is not None
+    assert "qemu-user-static" in message
+    assert OTHER.name in message
+    (tmp_path / f"qemu-{OTHER.machine}").write_text("enabled\n")
+    assert platforms.missing_emulation([HOST, OTHER]) is None
+
+
+def test_reproduce_builds_every_variant_natively_and_the_deployed_one_emulated() -> None:
+    plan = reproduce.reproduce_plan([HOST, OTHER])
+    emulated = [variant.name for variant, each in plan.builds if each == OTHER]
+    native = [variant.name for variant, each in plan.builds if each == HOST]
+    assert emulated == [DEPLOYED_VARIANT]
+    assert len(native) == 2
+    assert "built once" in plan.skipped
+    assert reproduce.reproduce_plan([HOST]).skipped == ""
