@@ -20,7 +20,7 @@ from tools.builders.interface import (
     docker_style_inspect,
     inspect_json,
 )
-from tools.process import Runner, capture, have
+from tools.process import BuildError, Runner, capture, have
 
 #: How images leave the store. gzip, Docker's manifest: containers/image
 #: compresses layers the same way every time (the same digest from a fresh
@@ -105,7 +105,15 @@ class Libpod(Builder):
             args += [] if tls_verify else ["--tls-verify=false"]
             where = destination if destination.startswith("oci:") else f"docker://{destination}"
             run(*args, name, where)
-            return digestfile.read_text().strip()
+            digest = digestfile.read_text().strip()
+            if not digest:
+                # buildah 1.28 exits 0 and writes no digest when an image the
+                # index names has lost that manifest in the store.
+                raise BuildError(
+                    f"{self.name} pushed {name} to {destination} but reported no digest: "
+                    "the index is stale; run `nox -s build` again"
+                )
+            return digest
 
     def local_name(self, image: str) -> str:
         """buildah and podman add localhost/ to a name without a registry."""

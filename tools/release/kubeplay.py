@@ -96,8 +96,12 @@ class KubePlay:
         }
 
     def podman(self, *args: str) -> subprocess.CompletedProcess[str]:
+        # A store of its own, as a machine that deploys has: pulling into the
+        # builder's store gave the built images a second manifest (the same
+        # image ID), and the build's image index could no longer be pushed.
+        storage = ["--root", str(self.workdir / "storage"), "--runroot", str(self.workdir / "run")]
         return subprocess.run(
-            ["podman", *args], capture_output=True, text=True, env=self.env, check=False
+            ["podman", *storage, *args], capture_output=True, text=True, env=self.env, check=False
         )
 
     def __enter__(self) -> KubePlay:

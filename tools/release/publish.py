@@ -192,6 +192,13 @@ class Release:
 
     def variant(self, variant: Variant) -> Released:
         index = self.index(variant)
+        # Made afresh from the recorded images: it must come out as the build printed it.
+        again = self.builder.make_index(self.run, index["name"], list(index["images"].values()))
+        if again != index["digest"]:
+            raise BuildError(
+                f"{index['name']} now comes out as {again}, not the {index['digest']} that "
+                "`nox -s build` printed: the store changed since; run `nox -s build`, then release"
+            )
         digest = self.builder.push_index(
             self.run,
             index["name"],
