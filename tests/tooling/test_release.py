@@ -214,7 +214,7 @@ def a_predicate() -> dict[str, Any]:
         base_ids={"PYTHON_IMAGE": DIGEST},
         builder="buildah",
         builder_version="buildah version 1.28.2",
-        platform="linux/x86_64",
+        platform="linux/arm64",
     )
 
 
@@ -225,6 +225,7 @@ def test_the_provenance_fits_slsa_v1_and_names_every_lock() -> None:
     assert any(name and name.startswith("bases/") for name in named)
     rows = provenance.summary(written)
     assert ["commit", git_revision()] in rows
+    assert ["platform", "linux/arm64"] in rows
 
 
 def test_a_predicate_outside_slsa_v1_is_refused() -> None:

@@ -124,6 +124,7 @@ def summary(statement: Mapping[str, Any]) -> list[list[str]]:
     rows.append(["commit", external["source"]["revision"]])
     rows.append(["tree clean", str(external["source"]["treeClean"]).lower()])
     rows.append(["dockerfile", external["dockerfile"]])
+    rows.append(["platform", str(definition.get("internalParameters", {}).get("platform", "?"))])
     rows.append(["SOURCE_DATE_EPOCH", str(external["sourceDateEpoch"])])
     rows.append(["builder", f"{builder['id']} {' '.join(builder.get('version', {}).values())}"])
     for dependency in definition["resolvedDependencies"]:
