@@ -6,7 +6,6 @@ decisions live and are unit-tested; docs/architecture.md maps it.
 
 from __future__ import annotations
 
-import collections
 import itertools
 import json
 import os
@@ -20,13 +19,7 @@ from tools import appimages, debs, deploy_probe, piplocks, publication, trivy
 from tools import project as p
 from tools.options import image_options
 from tools.process import checkout_worktree, git_revision, has_commit
-from tools.reproduce import (
-    Comparison,
-    build_twice,
-    compare_indexes,
-    explain_difference,
-    reproduce_plan,
-)
+from tools.reproduce import Comparison, compare_indexes, reproduce_images, reproduce_plan
 from tools.sessions import (
     base_images,
     commit,
@@ -160,15 +153,9 @@ def reproduce(session: nox.Session) -> None:
             comparison.compare(f"base {name}", first[name], second[name])
     images, at = base_images(session, builder, offline, chosen), commit()
     plan = reproduce_plan(chosen)
-    twice: dict[str, dict[str, tuple[str, str]]] = collections.defaultdict(dict)
-    for variant, platform in plan.builds:
-        tag = appimages.image_tags(variant, platform, at)[0]
-        ids = build_twice(run, builder, variant, images, at, platform=platform)
-        twice[variant.name][platform.name] = ids
-        if not comparison.compare(f"{tag} ({platform.name})", *ids):
-            session.log(f"{tag}: what differs\n" + "\n".join(explain_difference(builder, *ids)))
-        comparison.compare_layers(*(builder.diff_ids(image_id) for image_id in ids))
-        builder.load_into_docker(run, [builder.local_name(tag)])
+    twice = reproduce_images(
+        run, builder, plan, images, at, comparison=comparison, say=session.log
+    )
     compare_indexes(run, builder, comparison, twice, len(chosen))
     if plan.skipped:
         session.log(plan.skipped)

@@ -214,6 +214,12 @@ def runnable_images() -> list[tuple[Variant, str, str]]:
     return found
 
 
+def recorded_tag(variant: str, platform: str) -> str:
+    """The Docker tag the last build loaded one variant's image of one platform under."""
+    tags = {(v.name, p): tag for v, tag, p in runnable_images()}
+    return tags[variant, platform]
+
+
 def why_not_runnable() -> str | None:
     """Why the app images cannot be run with Docker now, and what to do; None if they can."""
     if not engine.docker_running():

@@ -11,10 +11,10 @@ import dataclasses
 import hashlib
 import tarfile
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from tools.appimages import Commit, build_variant
+from tools.appimages import Commit, build_variant, image_tags
 from tools.archives import archive_layers
 from tools.builders import Builder
 from tools.process import Runner
@@ -97,6 +97,32 @@ def build_twice(
         )
         ids.append(built.image_id)
     return ids[0], ids[1]
+
+
+def reproduce_images(
+    run: Runner,
+    builder: Builder,
+    plan: Plan,
+    bases: Mapping[str, Mapping[str, str]],
+    commit: Commit,
+    *,
+    comparison: Comparison,
+    say: Callable[[str], object],
+) -> dict[str, dict[str, tuple[str, str]]]:
+    """Build each image of the plan twice and compare; the IDs, by variant and platform.
+
+    What differs is said file by file; the second build is loaded into Docker.
+    """
+    twice: dict[str, dict[str, tuple[str, str]]] = {}
+    for variant, platform in plan.builds:
+        tag = image_tags(variant, platform, commit)[0]
+        ids = build_twice(run, builder, variant, bases, commit, platform=platform)
+        twice.setdefault(variant.name, {})[platform.name] = ids
+        if not comparison.compare(f"{tag} ({platform.name})", *ids):
+            say(f"{tag}: what differs\n" + "\n".join(explain_difference(builder, *ids)))
+        comparison.compare_layers(*(builder.diff_ids(image_id) for image_id in ids))
+        builder.load_into_docker(run, [builder.local_name(tag)])
+    return twice
 
 
 def compare_indexes(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from tools.builders import BuildRequest
 from tools.reproduce import Comparison, listing_difference
 
 
@@ -35,3 +38,48 @@ def test_a_long_difference_is_cut_and_says_how_much_more() -> None:
     left = {str(n): "x" for n in range(50)}
     lines = listing_difference(1, left, {}, limit=5)
     assert lines[-1] == "layer 1: ... and 45 more"
+
+
+def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tools import reproduce
+    from tools.appimages import Commit
+    from tools.builders.libpod import Buildah
+    from tools.project import BASES, PLATFORMS, VARIANTS, host_platform
+
+    monkeypatch.setattr(reproduce, "download_wheelhouse", lambda *args, **kwargs: None)
+    monkeypatch.setattr(reproduce, "explain_difference", lambda builder, a, b: [f"{a} != {b}"])
+    built: list[str | None] = []
+    ids = iter(["sha256:1", "sha256:1", "sha256:2", "sha256:3"])
+
+    def build(self: Buildah, run: object, request: BuildRequest) -> str:
+        built.append(request.platform)
+        return next(ids)
+
+    monkeypatch.setattr(Buildah, "build", build)
+    monkeypatch.setattr(Buildah, "diff_ids", lambda self, image: [f"sha256:layer-of-{image}"])
+    monkeypatch.setattr(Buildah, "load_into_docker", lambda self, run, images: None)
+    other = next(each for each in PLATFORMS.values() if each != host_platform())
+    plan = reproduce.Plan([(VARIANTS["distroless"], host_platform()), (VARIANTS["slim"], other)])
+    bases = {
+        each.name: {name: base.standin_for(each) for name, base in BASES.items()}
+        for each in (host_platform(), other)
+    }
+    comparison, said = Comparison(), list[str]()
+    twice = reproduce.reproduce_images(
+        lambda *args, **kwargs: None,
+        Buildah(),
+        plan,
+        bases,
+        Commit("0" * 40, 1795758711),
+        comparison=comparison,
+        say=said.append,
+    )
+    assert built == [host_platform().name] * 2 + [other.name] * 2
+    assert twice == {
+        "distroless": {host_platform().name: ("sha256:1", "sha256:1")},
+        "slim": {other.name: ("sha256:2", "sha256:3")},
+    }
+    assert comparison.mismatches == [f"moscow-time:{other.debian}-slim ({other.name})"]
+    assert said == [f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3"]

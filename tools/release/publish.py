@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from tools import trivy
-from tools.appimages import Commit, build_request, runnable_images
+from tools.appimages import Commit, build_request, recorded_tag
 from tools.builders import Builder
 from tools.process import BuildError, Runner
 from tools.project import (
@@ -124,9 +124,8 @@ class Release:
                 f"build/images.json records no image index of {variant.name}: build with "
                 "buildah or podman (`nox -s build`), then release"
             )
-        tags = {(v.name, platform): tag for v, tag, platform in runnable_images()}
         for platform, image_id in found[0]["images"].items():
-            local = self.builder.local_name(tags[variant.name, platform])
+            local = self.builder.local_name(recorded_tag(variant.name, platform))
             if self.builder.image_id(local) != image_id:
                 raise BuildError(
                     f"{local} in {self.builder.name}'s store is not what build/images.json "
@@ -166,7 +165,7 @@ class Release:
 
     def sbom(self, variant: Variant, platform: Platform, image_id: str) -> Path:
         """trivy's CycloneDX SBOM of one platform's image, checked to be of this image ID."""
-        tag = {(v.name, p): t for v, t, p in runnable_images()}[variant.name, platform.name]
+        tag = recorded_tag(variant.name, platform.name)
         path = self.workdir / f"{variant.name}.{platform.debian}.cdx.json"
         self.run(*trivy.sbom(tag, path), env=trivy.ENV)
         described = sbom_image_id(json.loads(path.read_text()))
