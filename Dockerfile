@@ -2,7 +2,7 @@
 #
 # Build it with `nox -s build`: it downloads the hash-pinned wheels into
 # build/wheelhouse/ on the host, then builds with no network. Its sibling,
-# Dockerfile.distroless, differs only in the runtime stage.
+# Dockerfile.distroless, differs only in its runtime base and stage.
 
 # Pin by digest in production (docs/docker-best-practices.md shows how);
 # `MOSCOW_TIME_OFFLINE=1 nox -s build` passes a stand-in built from Debian.
@@ -19,6 +19,22 @@ ARG BUILDER_PLATFORM=linux/amd64
 # The platform the image is for; named, because buildah 1.28 otherwise looks
 # the runtime base up for the builder's platform.
 ARG IMAGE_PLATFORM=linux/amd64
+
+# ---- runtime-python: what only the image's own Python can tell ---------------
+# It runs on the image's platform, so under emulation for another CPU, and so
+# does the least it can: stop a base with the wrong Python, and copy out the
+# sources of its standard library for the builder to compile natively
+# (image/export_stdlib.py). Nothing of this stage ships.
+FROM --platform=${IMAGE_PLATFORM} ${PYTHON_IMAGE} AS runtime-python
+ARG PYTHON_VERSION
+# Root, so that it can read the scripts whatever the checkout's modes: this
+# stage never ships (hadolint takes this for the image's user).
+# hadolint ignore=DL3002
+USER 0:0
+COPY image/check_python.py /opt/moscow-time/image/
+RUN ["python3", "/opt/moscow-time/image/check_python.py", "runtime"]
+COPY image/export_stdlib.py /opt/moscow-time/image/
+RUN ["python3", "/opt/moscow-time/image/export_stdlib.py", "/tmp/runtime-python"]
 
 # ---- builder: install the lock into /opt/moscow-time, offline -------------
 FROM --platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS builder
@@ -52,17 +68,23 @@ RUN ["sh", "/opt/moscow-time/image/install_locked.sh", "/tmp/wheelhouse", "/tmp/
 # The app last: editing it rebuilds only from here on. A checkout's file
 # modes follow the host's umask, so they are set here, or the image ID would.
 COPY moscow_time/ /opt/moscow-time/app/moscow_time/
-RUN chmod -R u=rwX,go=rX /opt/moscow-time/app /opt/moscow-time/image && \
+RUN chmod -R u=rwX,go=rX /opt/moscow-time/app && \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
+
+# The runtime base's standard library has no usable bytecode, and a non-root
+# process cannot write it: compile, deterministically, exactly the modules the
+# app imports while serving, from the runtime's own sources, into a tree the
+# runtime stage copies onto / (image/precompile.py says why and how). Nothing
+# this import loads may write bytecode into what the runtime copies.
+COPY --from=runtime-python /tmp/runtime-python/ /tmp/runtime-python/
+ENV PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
+    PYTHONDONTWRITEBYTECODE=1
+RUN ["python3", "/opt/moscow-time/image/precompile.py", "/tmp/runtime-python", \
+     "/opt/moscow-time/stdlib-bytecode"]
 
 # ---- runtime ----------------------------------------------------------------
 FROM --platform=${IMAGE_PLATFORM} ${PYTHON_IMAGE} AS runtime
 ARG SOURCE_DATE_EPOCH
-ARG PYTHON_VERSION
-ARG PYTHONHASHSEED=0
-# The build scripts (mode-normalised in the builder), then the same check.
-COPY --from=builder /opt/moscow-time/image/ /opt/moscow-time/image/
-RUN ["python3", "/opt/moscow-time/image/check_python.py", "runtime"]
 
 # appuser, APP_UID:APP_UID, with no login shell and no home to write to. The
 # entries are written directly rather than by useradd, whose shadow dates
@@ -81,6 +103,9 @@ RUN set -eu; \
 # Root-owned and read-only to the app.
 COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
 COPY --from=builder /opt/moscow-time/app/ /opt/moscow-time/app/
+# The bytecode of the base's own standard library, made in the builder from
+# this base's sources, at their paths (image/precompile.py).
+COPY --from=builder /opt/moscow-time/stdlib-bytecode/ /
 
 # Listen on every interface of the container. Bytecode is precompiled and the
 # filesystem may be read-only, so never write it; logs reach `docker logs` at
@@ -93,11 +118,6 @@ ENV HOST=0.0.0.0 \
     PYTHONSAFEPATH=1 \
     LANG=C.UTF-8
 WORKDIR /opt/moscow-time
-# The base's standard library has no usable bytecode, and a non-root process
-# cannot write it: compile, deterministically, exactly the modules the app
-# imports while serving (image/precompile.py says why and how).
-USER 0:0
-RUN ["python3", "/opt/moscow-time/image/precompile.py"]
 # Numeric, so Kubernetes' runAsNonRoot can verify it.
 USER ${APP_UID}:${APP_UID}
 EXPOSE 5000

@@ -1,21 +1,29 @@
-"""Compile the standard-library modules the app imports, deterministically, in the runtime stage.
+"""Compile, in the builder, the runtime base's standard-library modules the app imports.
 
 The bases' standard library has no usable bytecode (none at all in
 python:3.13-slim and distroless; Debian's is stamped with mtimes that the
 image's fixed dates invalidate), and a non-root process cannot write it, so
-every start would compile the same modules again. This imports the app,
-serves each endpoint once through Flask's test client, and compiles exactly
-the standard-library modules that are then loaded, with unchecked-hash
-bytecode (no mtimes, so the same bytes on every build).
+every start would compile the same modules again.
 
-It imports nothing the app does not, besides what the compiling needs, so
-the set of modules, and so the image, stays the same.
+Run as `python3 precompile.py EXPORTED OUT` in the builder stage, with the
+app and its locked dependencies on PYTHONPATH. It imports the app, serves
+each endpoint once through Flask's test client, and compiles exactly the
+standard-library modules that are then loaded: not this Python's copies but
+the runtime base's, which image/export_stdlib.py put in EXPORTED. The
+bytecode is unchecked-hash (no mtimes, so the same bytes on every build)
+and names the runtime's paths; OUT gets it under those paths, for the
+runtime stage to copy onto `/`.
+
+The builder runs on the build machine's CPU, whatever the image's: bytecode
+is the same on every CPU, and both stages run Python 3.13 (check_python.py),
+so it has the same magic number. Compiling here instead of in the runtime
+stage saved a minute per image built under emulation.
 """
 
 import importlib.util
-import py_compile
+import json
+import os
 import sys
-import sysconfig
 
 #: Every endpoint, and a 404, so their code paths are loaded.
 PATHS = ("/", "/api/time", "/healthz", "/missing", "/static/clock.js")
@@ -31,19 +39,50 @@ def load_what_serving_loads() -> None:
         client.get(path)
 
 
-def compile_loaded_stdlib() -> None:
-    stdlib = sysconfig.get_paths()["stdlib"] + "/"
+def loaded_stdlib_modules() -> list[str]:
+    """The .py files of this Python's standard library that are loaded, relative to it."""
+    stdlib = os.path.dirname(os.__file__) + "/"
+    found = set()
     for module in list(sys.modules.values()):
         source = getattr(module, "__file__", None) or ""
         if source.startswith(stdlib) and source.endswith(".py"):
-            py_compile.compile(
-                source,
-                importlib.util.cache_from_source(source),
-                doraise=True,
-                invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-            )
+            found.add(source.removeprefix(stdlib))
+    return sorted(found)
+
+
+def compile_for_runtime(exported: str, out: str, modules: list[str]) -> list[str]:
+    """Compile the runtime's copy of each module into OUT; the ones it does not have."""
+    import py_compile  # noqa: PLC0415 -- after the modules to compile were listed
+
+    with open(os.path.join(exported, "runtime.json"), encoding="utf-8") as described:
+        runtime = json.load(described)
+    ours, theirs = getattr(sys.implementation, "_multiarch", ""), runtime["multiarch"]
+    missing = []
+    for loaded in modules:
+        # The runtime's name for a module named for the CPU (zoneinfo loads sysconfig's data).
+        module = loaded.replace(ours, theirs) if ours and theirs else loaded
+        installed = os.path.join(runtime["stdlib"], module)
+        source = os.path.join(exported, "root", installed.lstrip("/"))
+        if not os.path.isfile(source):
+            missing.append(module)
+            continue
+        cached = importlib.util.cache_from_source(installed)
+        py_compile.compile(
+            source,
+            cfile=os.path.join(out, cached.lstrip("/")),
+            dfile=installed,
+            doraise=True,
+            invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
+        )
+    return missing
 
 
 if __name__ == "__main__":
+    exported, out = sys.argv[1:3]
     load_what_serving_loads()
-    compile_loaded_stdlib()
+    modules = loaded_stdlib_modules()
+    missing = compile_for_runtime(exported, out, modules)
+    print(f"compiled {len(modules) - len(missing)} standard-library modules for the runtime")
+    if missing:
+        # Not an error: the runtime's Python compiles these itself at each start.
+        print(f"not in the runtime's standard library: {', '.join(missing)}")

@@ -26,7 +26,32 @@ EMULATED_HEALTHY_WITHIN_SECONDS = 240
 IMAGES = runnable_images()
 
 
-@pytest.fixture(params=IMAGES, ids=[f"{tag}-{platform}" for _, tag, platform in IMAGES])
+#: Run by the image's own Python: every standard-library module that serving loads must
+#: come with bytecode for that Python (image/precompile.py compiled it in the builder,
+#: for this CPU's runtime, on the build machine's CPU).
+UNCOMPILED_STDLIB_MODULES = """
+import importlib.util, os, sys
+import moscow_time.__main__, moscow_time.healthcheck
+from moscow_time import create_app
+client = create_app().test_client()
+for path in ("/", "/api/time", "/healthz", "/missing"):
+    client.get(path)
+stdlib = os.path.dirname(os.__file__) + "/"
+loaded = [getattr(m, "__file__", None) or "" for m in list(sys.modules.values())]
+loaded = [f for f in loaded if f.startswith(stdlib) and f.endswith(".py")]
+def compiled(source):
+    cached = importlib.util.cache_from_source(source)
+    if not os.path.exists(cached):
+        return False
+    with open(cached, "rb") as pyc:
+        return pyc.read(4) == importlib.util.MAGIC_NUMBER
+print(len(loaded), *sorted(f for f in loaded if not compiled(f)))
+"""
+
+
+@pytest.fixture(
+    scope="module", params=IMAGES, ids=[f"{tag}-{platform}" for _, tag, platform in IMAGES]
+)
 def started(request: pytest.FixtureRequest) -> Iterator[tuple[Container, str, float]]:
     """A hardened container of one platform's image, healthy; and how long that took."""
     variant, tag, platform = request.param
@@ -66,3 +91,12 @@ def test_each_platform_serves_moscow_time_and_runs_its_own_cpu(
     config = json.loads(docker("image", "inspect", container.image))[0]
     assert f"{config['Os']}/{config['Architecture']}" == platform
     print(f"{container.image} ({platform}): run to healthy in {seconds:.1f} s")
+
+
+def test_each_platform_has_bytecode_for_the_library_modules_it_loads(
+    started: tuple[Container, str, float],
+) -> None:
+    container, _, _ = started
+    loaded, *uncompiled = container.python(UNCOMPILED_STDLIB_MODULES).split()
+    assert int(loaded) > 50
+    assert uncompiled == []

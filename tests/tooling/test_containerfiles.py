@@ -36,8 +36,9 @@ def stage(name: str, stage_name: str) -> list[tuple[str, str]]:
 def test_the_two_dockerfiles_are_siblings() -> None:
     for name in DOCKERFILES:
         froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
-        assert [f.split(" AS ")[1] for f in froms] == ["builder", "runtime"]
+        assert [f.split(" AS ")[1] for f in froms] == ["runtime-python", "builder", "runtime"]
     assert stage(DOCKERFILES[0], "builder") == stage(DOCKERFILES[1], "builder")
+    assert stage(DOCKERFILES[0], "runtime-python") == stage(DOCKERFILES[1], "runtime-python")
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
@@ -64,7 +65,22 @@ def test_both_stages_check_the_python_version(name: str) -> None:
         for keyword, rest in instructions(name)
         if keyword == "RUN" and "check_python.py" in rest
     ]
-    assert [check[-1] for check in checks] == ["builder", "runtime"]
+    assert [check[-1] for check in checks] == ["runtime", "builder"]
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_only_the_runtime_python_stage_runs_the_images_python(name: str) -> None:
+    """Under emulation every step on the image's platform is slow: the runtime stage
+    runs no Python, and the bytecode of the base's library is compiled by the builder."""
+    runtime = stage(name, "runtime")
+    runs_python = re.compile(r'(^\["|^|\s)python3?(\.\d+)?["\s]')
+    assert [
+        rest for keyword, rest in runtime if keyword == "RUN" and runs_python.search(rest)
+    ] == []
+    assert ("COPY", "--from=builder /opt/moscow-time/stdlib-bytecode/ /") in runtime
+    froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
+    assert froms[0].startswith("--platform=${IMAGE_PLATFORM} ")
+    assert froms[1].startswith("--platform=${BUILDER_PLATFORM} ")
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
