@@ -105,6 +105,17 @@ def make_bases(
     return made.ids
 
 
+def standin_ids(
+    session: nox.Session, builder: builders.Builder, chosen: list[p.Platform]
+) -> dict[str, str]:
+    """The stand-ins of these platforms as they are, made first if missing or out of date;
+    their IDs by name. Every make starts from scratch (no cache), so these count as a clean
+    build: `nox -s reproduce` compares them with one more make instead of making them twice."""
+    make_bases(session, builder, chosen, only_stale=True)
+    names = [base.standin_for(each) for each in chosen for base in p.BASES.values()]
+    return {name: builder.image_id(name) or "(missing)" for name in names}
+
+
 def base_images(
     session: nox.Session, builder: builders.Builder, offline: bool, chosen: list[p.Platform]
 ) -> dict[str, dict[str, str]]:
