@@ -89,6 +89,51 @@ def serve(session: nox.Session) -> None:
     session.run("python", "-m", "moscow_time", *session.posargs)
 
 
+# ---- Deployment -----------------------------------------------------------------
+# Before the images: needing none, these run while CI makes the stand-in bases.
+
+
+@nox.session(name="deploy-check", default=True)
+def deploy_check(session: nox.Session) -> None:
+    """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
+    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    p.RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
+    rendered = session.run("kubectl", "kustomize", p.KUSTOMIZE_BASE, silent=True)
+    p.RENDERED_MANIFESTS.write_text(str(rendered))
+    session.log(f"rendered {p.KUSTOMIZE_BASE} to {p.RENDERED_MANIFESTS.relative_to(p.ROOT)}")
+    session.run(
+        "kubernetes-validate",
+        "--strict",
+        "--quiet",
+        "--kubernetes-version",
+        p.KUBERNETES_VERSION,
+        str(p.RENDERED_MANIFESTS),
+    )
+    for target in (str(p.RENDERED_MANIFESTS.parent), "compose.yaml"):
+        session.run(*trivy.config_scan(target), env=trivy.ENV)
+    session.run("pytest", *(session.posargs or ["tests/deploy"]))
+
+
+@nox.session(default=False)
+def deploy(session: nox.Session) -> None:
+    """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
+    if problem := deploy_probe.kubeconfig_problem(os.environ):
+        session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
+    install_locked(session, p.DEV_LOCK)
+    session.run("kubectl", "apply", "--kustomize", p.KUSTOMIZE_BASE)
+    session.run(
+        "kubectl",
+        "--namespace",
+        "moscow-time",
+        "rollout",
+        "status",
+        "deployment/moscow-time",
+        "--timeout",
+        "120s",
+    )
+    session.run("python", "tools/deploy_probe.py")
+
+
 # ---- Images ------------------------------------------------------------------
 
 
@@ -296,50 +341,6 @@ def stress(session: nox.Session) -> None:
     require_images(session)
     install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
     session.run("python", "-m", "tools.stress", *session.posargs)
-
-
-# ---- Deployment -----------------------------------------------------------------
-
-
-@nox.session(name="deploy-check", default=True)
-def deploy_check(session: nox.Session) -> None:
-    """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
-    p.RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
-    rendered = session.run("kubectl", "kustomize", p.KUSTOMIZE_BASE, silent=True)
-    p.RENDERED_MANIFESTS.write_text(str(rendered))
-    session.log(f"rendered {p.KUSTOMIZE_BASE} to {p.RENDERED_MANIFESTS.relative_to(p.ROOT)}")
-    session.run(
-        "kubernetes-validate",
-        "--strict",
-        "--quiet",
-        "--kubernetes-version",
-        p.KUBERNETES_VERSION,
-        str(p.RENDERED_MANIFESTS),
-    )
-    for target in (str(p.RENDERED_MANIFESTS.parent), "compose.yaml"):
-        session.run(*trivy.config_scan(target), env=trivy.ENV)
-    session.run("pytest", *(session.posargs or ["tests/deploy"]))
-
-
-@nox.session(default=False)
-def deploy(session: nox.Session) -> None:
-    """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
-    if problem := deploy_probe.kubeconfig_problem(os.environ):
-        session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
-    install_locked(session, p.DEV_LOCK)
-    session.run("kubectl", "apply", "--kustomize", p.KUSTOMIZE_BASE)
-    session.run(
-        "kubectl",
-        "--namespace",
-        "moscow-time",
-        "rollout",
-        "status",
-        "deployment/moscow-time",
-        "--timeout",
-        "120s",
-    )
-    session.run("python", "tools/deploy_probe.py")
 
 
 # ---- Release (docs/release.md) --------------------------------------------------
