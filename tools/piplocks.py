@@ -1,11 +1,17 @@
-"""The pip locks: how `nox -s lock` compiles them, and how `--check` finds a stale one."""
+"""The pip locks: how `nox -s lock` compiles them, how `--check` finds a stale one, and one pin.
+
+`python3 -m tools.piplocks LOCK NAME` prints one package's pin with its hashes:
+CI installs uv that way, hash-checked, before anything else.
+"""
 
 from __future__ import annotations
 
 import filecmp
 import os
+import sys
 from pathlib import Path
 
+from tools.process import BuildError
 from tools.project import ROOT, PipLock
 from tools.wheelhouse import offline_index
 
@@ -49,3 +55,24 @@ def install_args(*locks: PipLock) -> list[str]:
     """pip install arguments for hash-pinned locks only; an unpinned package is an error."""
     args = ["--require-hashes", "--no-deps", *(a for lock in locks for a in ("-r", lock.lock))]
     return args + offline_index()
+
+
+def pinned(lock: Path, name: str) -> str:
+    """One package's pin in a lock, hashes and all: a requirements file of its own."""
+    lines = lock.read_text().splitlines()
+    starts = [i for i, line in enumerate(lines) if line.lower().startswith(f"{name.lower()}==")]
+    if not starts:
+        raise BuildError(f"{lock.name} pins no {name}: add it to its .in file, run `nox -s lock`")
+    block = [lines[starts[0]]]
+    for line in lines[starts[0] + 1 :]:
+        if not block[-1].endswith("\\"):
+            break
+        block.append(line)
+    return "\n".join(block) + "\n"
+
+
+if __name__ == "__main__":
+    try:
+        sys.stdout.write(pinned(Path(sys.argv[1]), sys.argv[2]))
+    except BuildError as error:
+        sys.exit(str(error))

@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from tools.piplocks import pinned
+from tools.process import BuildError
 from tools.project import PIP_LOCKS, ROOT
 
 LOCKS = {pip_lock.lock: pip_lock.source for pip_lock in PIP_LOCKS}
@@ -97,3 +102,33 @@ def test_dev_lock_agrees_with_the_runtime_lock() -> None:
 
 def test_runtime_lock_holds_the_zone_rules() -> None:
     assert "tzdata" in pins("requirements.txt")
+
+
+def test_one_pin_comes_out_with_all_its_hashes_and_nothing_else(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements.txt"
+    lock.write_text(
+        "nox==1.0 \\\n    --hash=sha256:aa \\\n    --hash=sha256:bb\n    # via -r x.in\n"
+        "uv==0.1 \\\n    --hash=sha256:cc \\\n    --hash=sha256:dd\n    # via -r x.in\n"
+        "uvicorn==2.0 \\\n    --hash=sha256:ee\n"
+    )
+    assert pinned(lock, "UV") == "uv==0.1 \\\n    --hash=sha256:cc \\\n    --hash=sha256:dd\n"
+
+
+def test_a_missing_pin_says_how_to_add_it(tmp_path: Path) -> None:
+    lock = tmp_path / "requirements-dev.txt"
+    lock.write_text("nox==1.0 \\\n    --hash=sha256:aa\n")
+    expected = r"pins no uv: add it to its \.in file, run `nox -s lock`"
+    with pytest.raises(BuildError, match=expected):
+        pinned(lock, "uv")
+
+
+def test_ci_can_install_uv_from_the_dev_lock_before_anything_else() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.piplocks", "requirements-dev.txt", "uv"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.startswith("uv==")
+    assert result.stdout.count("--hash=sha256:") >= 2
