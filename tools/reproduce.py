@@ -18,7 +18,7 @@ from tools.appimages import Commit, build_variant, image_tags
 from tools.archives import archive_layers
 from tools.builders import Builder
 from tools.process import Runner
-from tools.project import DEPLOYED_VARIANT, VARIANTS, Platform, Variant, host_platform
+from tools.project import VARIANTS, Platform, Variant
 from tools.wheelhouse import download_wheelhouse
 
 
@@ -49,34 +49,14 @@ class Comparison:
             self.rows.append(["  layers", str(len(first)), str(len(second)), "False"])
 
 
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """Which images `nox -s reproduce` builds twice, and what it leaves to `nox -s build`."""
+def reproduce_plan(platforms: Sequence[Platform]) -> list[tuple[Variant, Platform]]:
+    """Every variant on every platform, the host's first (`platforms.parse` puts it first).
 
-    builds: list[tuple[Variant, Platform]]
-    #: Said in the session's log: what is built once only, and why.
-    skipped: str = ""
-
-
-def reproduce_plan(platforms: Sequence[Platform]) -> Plan:
-    """Every variant on the host's platform; on an emulated one, the deployed variant only.
-
-    Emulation makes a build five to ten times slower, and CI has a budget:
-    the other variant's emulated image is built once, by `nox -s build`.
+    Only the runtime stage's few steps run under emulation (the builder runs
+    natively and compiles all bytecode), so an arm64 image costs about a
+    minute: both variants are built twice on every platform.
     """
-    host = [each for each in platforms if each == host_platform()]
-    emulated = [each for each in platforms if each != host_platform()]
-    builds = [(variant, each) for variant in VARIANTS.values() for each in host]
-    builds += [(VARIANTS[DEPLOYED_VARIANT], each) for each in emulated]
-    others = [name for name in VARIANTS if name != DEPLOYED_VARIANT]
-    skipped = ""
-    if emulated and others:
-        skipped = (
-            f"under emulation ({', '.join(each.name for each in emulated)}) only "
-            f"{DEPLOYED_VARIANT} is built twice; {', '.join(others)} is built once, "
-            "by nox -s build"
-        )
-    return Plan(builds, skipped)
+    return [(variant, each) for each in platforms for variant in VARIANTS.values()]
 
 
 def build_twice(
@@ -102,19 +82,19 @@ def build_twice(
 def reproduce_images(
     run: Runner,
     builder: Builder,
-    plan: Plan,
+    builds: Sequence[tuple[Variant, Platform]],
     bases: Mapping[str, Mapping[str, str]],
     commit: Commit,
     *,
     comparison: Comparison,
     say: Callable[[str], object],
 ) -> dict[str, dict[str, tuple[str, str]]]:
-    """Build each image of the plan twice and compare; the IDs, by variant and platform.
+    """Build each image twice and compare; the IDs, by variant and platform.
 
     What differs is said file by file; the second build is loaded into Docker.
     """
     twice: dict[str, dict[str, tuple[str, str]]] = {}
-    for variant, platform in plan.builds:
+    for variant, platform in builds:
         tag = image_tags(variant, platform, commit)[0]
         ids = build_twice(run, builder, variant, bases, commit, platform=platform)
         twice.setdefault(variant.name, {})[platform.name] = ids

@@ -8,7 +8,7 @@ import pytest
 
 from tools import platforms, reproduce
 from tools.process import BuildError
-from tools.project import DEPLOYED_VARIANT, PLATFORMS, PLATFORMS_ENV, host_platform
+from tools.project import PLATFORMS, PLATFORMS_ENV, VARIANTS, host_platform
 
 HOST = host_platform()
 OTHER = next(each for each in PLATFORMS.values() if each != HOST)
@@ -55,11 +55,9 @@ def test_emulation_is_checked_only_for_foreign_platforms(
     assert platforms.missing_emulation([HOST, OTHER]) is None
 
 
-def test_reproduce_builds_every_variant_natively_and_the_deployed_one_emulated() -> None:
-    plan = reproduce.reproduce_plan([HOST, OTHER])
-    emulated = [variant.name for variant, each in plan.builds if each == OTHER]
-    native = [variant.name for variant, each in plan.builds if each == HOST]
-    assert emulated == [DEPLOYED_VARIANT]
-    assert len(native) == 2
-    assert "built once" in plan.skipped
-    assert reproduce.reproduce_plan([HOST]).skipped == ""
+def test_reproduce_builds_every_variant_on_every_platform_the_hosts_first() -> None:
+    builds = reproduce.reproduce_plan([HOST, OTHER])
+    assert [(variant.name, each) for variant, each in builds] == [
+        (name, each) for each in (HOST, OTHER) for name in VARIANTS
+    ]
+    assert [each for _, each in reproduce.reproduce_plan([HOST])] == [HOST] * len(VARIANTS)

@@ -61,7 +61,7 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch.setattr(Buildah, "diff_ids", lambda self, image: [f"sha256:layer-of-{image}"])
     monkeypatch.setattr(Buildah, "load_into_docker", lambda self, run, images: None)
     other = next(each for each in PLATFORMS.values() if each != host_platform())
-    plan = reproduce.Plan([(VARIANTS["distroless"], host_platform()), (VARIANTS["slim"], other)])
+    builds = [(VARIANTS["distroless"], host_platform()), (VARIANTS["slim"], other)]
     bases = {
         each.name: {name: base.standin_for(each) for name, base in BASES.items()}
         for each in (host_platform(), other)
@@ -70,7 +70,7 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     twice = reproduce.reproduce_images(
         lambda *args, **kwargs: None,
         Buildah(),
-        plan,
+        builds,
         bases,
         Commit("0" * 40, 1795758711),
         comparison=comparison,
