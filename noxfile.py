@@ -81,7 +81,7 @@ def tests(session: nox.Session) -> None:
     """Run the unit, property and process tests of the app, and the tooling's tests."""
     install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
     paths = session.posargs or ["tests/unit", "tests/tooling"]
-    session.run("pytest", "--cov", "--cov-report=term", *paths, env=CI_HYPOTHESIS)
+    session.run("pytest", "-rs", "--cov", "--cov-report=term", *paths, env=CI_HYPOTHESIS)
 
 
 @nox.session(default=False)
@@ -302,7 +302,7 @@ def integration(session: nox.Session) -> None:
     require_images(session)
     install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
     structure_tests(session)
-    session.run("pytest", "-rP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
+    session.run("pytest", "-rsP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
 
 
 @nox.session(default=True)
@@ -376,4 +376,4 @@ def release_check(session: nox.Session) -> None:
     """Release to a throwaway loopback registry, verify, show the policy's refusals, kube play."""
     require_images(session)
     install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
-    session.run("pytest", "-rP", *(session.posargs or ["tests/release"]))
+    session.run("pytest", "-rsP", *(session.posargs or ["tests/release"]))
