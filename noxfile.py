@@ -32,7 +32,7 @@ from tools.sessions import (
     release_tool,
     require_images,
     runner,
-    standin_ids,
+    standins_twice,
     structure_tests,
     user_errors,
     vulnerability_db_ready,
@@ -196,8 +196,7 @@ def reproduce(session: nox.Session) -> None:
     install_locked(session, p.BUILD_LOCK)
     run, offline, comparison = runner(session), p.is_offline(options.offline), Comparison()
     if offline:  # the host's stand-ins too: two makes from the same mirror content must agree
-        first = standin_ids(session, builder, chosen[:1])  # as an earlier session made them
-        second = make_bases(session, builder, chosen[:1])
+        first, second = standins_twice(session, builder, chosen[:1])
         for name in first:
             comparison.compare(f"base {name}", first[name], second[name])
     images, at = base_images(session, builder, offline, chosen), commit()

@@ -105,15 +105,26 @@ def make_bases(
     return made.ids
 
 
-def standin_ids(
+def standins_twice(
     session: nox.Session, builder: builders.Builder, chosen: list[p.Platform]
-) -> dict[str, str]:
-    """The stand-ins of these platforms as they are, made first if missing or out of date;
-    their IDs by name. Every make starts from scratch (no cache), so these count as a clean
-    build: `nox -s reproduce` compares them with one more make instead of making them twice."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Two makes of these platforms' stand-ins: their IDs as they are (made first if missing
+    or out of date), and after one more make.
+
+    Every make starts from scratch, from mmdebstrap to a build with no cache, so the
+    stand-ins an earlier session made (CI makes them in the background) count as the
+    first. Both sides are read from the builder's store, so they are the same kind of ID
+    (Docker's containerd store names a manifest where a build names its config).
+    """
+
+    def ids() -> dict[str, str]:
+        names = [base.standin_for(each) for each in chosen for base in p.BASES.values()]
+        return {name: builder.image_id(name) or "(missing)" for name in names}
+
     make_bases(session, builder, chosen, only_stale=True)
-    names = [base.standin_for(each) for each in chosen for base in p.BASES.values()]
-    return {name: builder.image_id(name) or "(missing)" for name in names}
+    first = ids()
+    make_bases(session, builder, chosen)
+    return first, ids()
 
 
 def base_images(
