@@ -284,6 +284,16 @@ def stale_bases(builder: Builder, platforms: Sequence[Platform], *, epoch: int) 
     ]
 
 
+def standin_ids(builder: Builder, platforms: Sequence[Platform]) -> dict[str, str]:
+    """Each stand-in's ID as the builder's store has it, by name: one kind of ID for every
+    builder (Docker's containerd store names a manifest where a build names its config)."""
+    return {
+        base.standin_for(platform): builder.image_id(base.standin_for(platform)) or "(missing)"
+        for platform in platforms
+        for base in BASES.values()
+    }
+
+
 def unpullable_upstreams(run: Runner, builder: Builder) -> list[str]:
     """The upstream bases that are neither in the builder's store nor pullable."""
     return [

@@ -113,18 +113,12 @@ def standins_twice(
 
     Every make starts from scratch, from mmdebstrap to a build with no cache, so the
     stand-ins an earlier session made (CI makes them in the background) count as the
-    first. Both sides are read from the builder's store, so they are the same kind of ID
-    (Docker's containerd store names a manifest where a build names its config).
+    first. Both sides are read from the builder's store (`bases.standin_ids`).
     """
-
-    def ids() -> dict[str, str]:
-        names = [base.standin_for(each) for each in chosen for base in p.BASES.values()]
-        return {name: builder.image_id(name) or "(missing)" for name in names}
-
     make_bases(session, builder, chosen, only_stale=True)
-    first = ids()
+    first = standins.standin_ids(builder, chosen)
     make_bases(session, builder, chosen)
-    return first, ids()
+    return first, standins.standin_ids(builder, chosen)
 
 
 def base_images(

@@ -101,6 +101,17 @@ def test_a_stand_in_made_for_another_commit_is_stale(monkeypatch: pytest.MonkeyP
     ]
 
 
+def test_stand_in_ids_are_read_from_the_store_and_a_missing_one_says_so(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stored = {BASES["slim"].standin_for(ARM64): "sha256:1"}
+    monkeypatch.setattr(Buildah, "image_id", lambda self, image: stored.get(image))
+    assert bases.standin_ids(Buildah(), [ARM64]) == {
+        BASES["slim"].standin_for(ARM64): "sha256:1",
+        BASES["distroless"].standin_for(ARM64): "(missing)",
+    }
+
+
 def test_one_platforms_lock_is_no_input_of_the_other_platforms_stand_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
