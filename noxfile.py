@@ -1,13 +1,13 @@
-"""Sessions for moscow-time: a menu. `nox -l` lists them; `nox` runs the default set.
+"""moscow-time's sessions: a menu. `nox -l` lists them; `nox` runs DEFAULT.
 
-Each session is one verb and delegates to the `tools` package, where the
-decisions live and are unit-tested; docs/architecture.md maps it.
+Each session is one verb: it makes its options into what the package takes
+(a build plan, for the image sessions) and calls one function in `tools/`,
+where the decisions live and are unit-tested (docs/architecture.md).
+Tags: `release` (docs/release.md), `ci` (what .ci/run runs beside DEFAULT).
 """
 
 from __future__ import annotations
 
-import itertools
-import json
 import os
 import sys
 from pathlib import Path
@@ -15,364 +15,262 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import appimages, debs, deploy_probe, piplocks, publication, trivy
-from tools import project as p
-from tools.options import image_options
-from tools.process import checkout_worktree, git_revision, has_commit
-from tools.reproduce import Comparison, compare_indexes, reproduce_images, reproduce_plan
-from tools.sessions import (
-    base_images,
-    commit,
+from tools.checks import deploy_probe, trivy
+from tools.images import pipeline, record
+from tools.images import reproduce as reproducing
+from tools.images.published import rebuild_published, write_publication
+from tools.inputs import locking
+from tools.inputs.vendor import vendor as vendor_inputs
+from tools.model import (
+    BUILD_LOCK,
+    DEV_LOCK,
+    KUBERNETES_VERSION,
+    LOCK_PYTHON,
+    PLATFORMS,
+    RUNTIME_LOCK,
+    VARIANTS,
+)
+from tools.noxglue import (
+    build_context,
     install_locked,
-    lock_debs,
-    lock_wheels,
-    make_bases,
-    pick,
-    platforms_for,
     release_tool,
     require_images,
-    runner,
-    standins_twice,
     structure_tests,
     user_errors,
+    venv_program,
     vulnerability_db_ready,
 )
-from tools.tables import table
-from tools.wheelhouse import download_args, download_wheelhouse
+from tools.paths import CONTAINERFILES, KUSTOMIZE_BASE, LINT_PATHS, RENDERED_MANIFESTS, SBOM_DIR
 
 nox.needs_version = ">=2025.02.09"
-# uv when it is installed (CI installs it from the dev lock): a session's install of
-# the dev lock took 70 s with pip, and seconds with uv; venv and pip otherwise.
+# uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
 nox.options.default_venv_backend = "uv|venv"
 nox.options.error_on_missing_interpreters = True
-
+#: What `nox` runs, in order: the README's test command.
+DEFAULT = [
+    "lint", "tests", "deploy-check", "build", "reproduce", "integration", "scan", "release-check",
+]  # fmt: skip
+nox.options.sessions = DEFAULT
 CI_HYPOTHESIS = {"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
+TEST_LOCKS = (RUNTIME_LOCK, DEV_LOCK)
 
 
-# ---- Development -----------------------------------------------------------
-
-
-@nox.session(python=p.LOCK_PYTHON, default=False)
-@user_errors
-def lock(session: nox.Session) -> None:
-    """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
-    check = "--check" in session.posargs
-    install_locked(session, p.DEV_LOCK)
-    extra = [a for a in session.posargs if a != "--check"]
-    stale = lock_wheels(session, check=check, extra=extra)
-    lock_debs(session, list(p.PLATFORMS.values()), check=check)
-    if stale:
-        session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
-
-
-@nox.session(default=True)
+# ---- Code --------------------------------------------------------------------
+@nox.session
 def lint(session: nox.Session) -> None:
     """Lint: ruff check, ruff format --check, mypy, and hadolint on the Containerfiles."""
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
-    paths = session.posargs or p.LINT_PATHS
+    install_locked(session, *TEST_LOCKS)
+    paths = session.posargs or LINT_PATHS
     session.run("ruff", "check", *paths)
     session.run("ruff", "format", "--check", *paths)
     session.run("mypy", *paths)
-    session.run("hadolint", *p.CONTAINERFILES)
+    session.run("hadolint", *CONTAINERFILES)
 
 
-@nox.session(default=True)
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the unit, property and process tests of the app, and the tooling's tests."""
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    install_locked(session, *TEST_LOCKS)
     paths = session.posargs or ["tests/unit", "tests/tooling"]
     session.run("pytest", "-rs", "--cov", "--cov-report=term", *paths, env=CI_HYPOTHESIS)
 
 
-@nox.session(default=False)
+@nox.session
 def serve(session: nox.Session) -> None:
     """Serve the app locally on http://127.0.0.1:5000 (args go to the server)."""
-    install_locked(session, p.RUNTIME_LOCK)
+    install_locked(session, RUNTIME_LOCK)
     session.run("python", "-m", "moscow_time", *session.posargs)
 
 
-# ---- Deployment -----------------------------------------------------------------
-# Before the images: needing none, these run while CI makes the stand-in bases.
+@nox.session(python=LOCK_PYTHON)
+@user_errors
+def lock(session: nox.Session) -> None:
+    """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
+    check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
+    install_locked(session, DEV_LOCK)
+    stale = locking.lock_wheels(venv_program(session, "pip-compile"), check=check, extra=extra)
+    for line in locking.lock_debs(list(PLATFORMS.values()), check=check):
+        session.log(line)
+    if stale:
+        session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
 
 
-@nox.session(name="deploy-check", default=True)
+# ---- Deployment (before the images: it needs none) ---------------------------
+@nox.session(name="deploy-check")
 def deploy_check(session: nox.Session) -> None:
     """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
-    p.RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
-    rendered = session.run("kubectl", "kustomize", p.KUSTOMIZE_BASE, silent=True)
-    p.RENDERED_MANIFESTS.write_text(str(rendered))
-    session.log(f"rendered {p.KUSTOMIZE_BASE} to {p.RENDERED_MANIFESTS.relative_to(p.ROOT)}")
-    session.run(
-        "kubernetes-validate",
-        "--strict",
-        "--quiet",
-        "--kubernetes-version",
-        p.KUBERNETES_VERSION,
-        str(p.RENDERED_MANIFESTS),
+    install_locked(session, *TEST_LOCKS)
+    RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
+    RENDERED_MANIFESTS.write_text(
+        str(session.run("kubectl", "kustomize", KUSTOMIZE_BASE, silent=True))
     )
-    for target in (str(p.RENDERED_MANIFESTS.parent), "compose.yaml"):
+    session.run("kubernetes-validate", "--strict", "--quiet", "--kubernetes-version",
+                KUBERNETES_VERSION, str(RENDERED_MANIFESTS))  # fmt: skip
+    for target in (str(RENDERED_MANIFESTS.parent), "compose.yaml"):
         session.run(*trivy.config_scan(target), env=trivy.ENV)
     session.run("pytest", *(session.posargs or ["tests/deploy"]))
 
 
-@nox.session(default=False)
+@nox.session
 def deploy(session: nox.Session) -> None:
     """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
     if problem := deploy_probe.kubeconfig_problem(os.environ):
         session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
-    install_locked(session, p.DEV_LOCK)
-    session.run("kubectl", "apply", "--kustomize", p.KUSTOMIZE_BASE)
-    session.run(
-        "kubectl",
-        "--namespace",
-        "moscow-time",
-        "rollout",
-        "status",
-        "deployment/moscow-time",
-        "--timeout",
-        "120s",
-    )
-    session.run("python", "tools/deploy_probe.py")
+    install_locked(session, DEV_LOCK)
+    session.run("kubectl", "apply", "--kustomize", KUSTOMIZE_BASE)
+    session.run("kubectl", "--namespace", "moscow-time", "rollout", "status",
+                "deployment/moscow-time", "--timeout", "120s")  # fmt: skip
+    session.run("python", "-m", "tools.checks.deploy_probe")
 
 
-# ---- Images ------------------------------------------------------------------
-
-
-@nox.session(python=False, default=False)
+# ---- Images: options → plan → tools.images ------------------------------------
+@nox.session(python=False, tags=["ci"])
 @user_errors
-def bases(session: nox.Session) -> None:
+def standins(session: nox.Session) -> None:
     """Make missing or outdated stand-in bases from the locked .debs (`-- --no-cache`: all)."""
-    options = image_options(session.name, session.posargs)
-    builder = pick(session, options.builder)
-    chosen = platforms_for(builder, options.platform)
-    make_bases(session, builder, chosen, only_stale=not options.no_cache)
+    build = build_context(session)
+    pipeline.make_standins(build, build.plan.targets, only_stale=not build.plan.no_cache)
 
 
-@nox.session(default=True)
+@nox.session
 @user_errors
 def build(session: nox.Session) -> None:
     """Build moscow-time:slim and :distroless from the lock, with no network inside."""
-    options = image_options(session.name, session.posargs)
-    builder = pick(session, options.builder)
-    chosen, offline = platforms_for(builder, options.platform), p.is_offline(options.offline)
-    install_locked(session, p.BUILD_LOCK)  # pip, pinned, downloads the wheelhouses
-    for platform in chosen:
-        download_wheelhouse(runner(session), python="python", platform=platform)
-    images, at = base_images(session, builder, offline, chosen), commit()
-    built = [
-        appimages.build_variant(
-            runner(session),
-            builder,
-            variant,
-            images,
-            at,
-            platform=platform,
-            no_cache=options.no_cache,
-        )
-        for variant, platform in itertools.product(p.VARIANTS.values(), chosen)
-    ]
-    indexes = [
-        appimages.build_index(runner(session), builder, variant, built)
-        for variant in p.VARIANTS.values()
-        if builder.multi_platform
-    ]
-    appimages.write_images_json(built, indexes, builder, at, offline=offline)
-    rows = appimages.built_rows(built, builder)
-    session.log(f"built with {builder.name} (SOURCE_DATE_EPOCH={at.epoch}):\n" + table(rows))
-    if indexes:
-        session.log("image indexes:\n" + table(appimages.index_rows(indexes)))
-    if not builder.reproducible:
-        session.warn(f"{builder.name} output is not reproducible here; buildah's is")
+    install_locked(session, BUILD_LOCK)  # pip, pinned, downloads the wheelhouses
+    context = build_context(session)
+    session.log(pipeline.report(context, pipeline.build_images(context)))
 
 
-@nox.session(default=True)
+@nox.session
 @user_errors
 def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
-    options = image_options(session.name, session.posargs)
-    builder = pick(session, options.builder, reproducible=True)
-    chosen = platforms_for(builder, options.platform)
-    install_locked(session, p.BUILD_LOCK)
-    run, offline, comparison = runner(session), p.is_offline(options.offline), Comparison()
-    if offline:  # the host's stand-ins too: two makes from the same mirror content must agree
-        first, second = standins_twice(session, builder, chosen[:1])
-        for name in first:
-            comparison.compare(f"base {name}", first[name], second[name])
-    images, at = base_images(session, builder, offline, chosen), commit()
-    builds = reproduce_plan(chosen)
-    twice = reproduce_images(
-        run, builder, builds, images, at, comparison=comparison, say=session.log
-    )
-    compare_indexes(run, builder, comparison, twice, len(chosen))
-    session.log(
-        f"two clean builds with {builder.name}, SOURCE_DATE_EPOCH={at.epoch}:\n"
-        + table(comparison.rows)
-    )
+    install_locked(session, BUILD_LOCK)
+    context = build_context(session, reproducible=True)
+    comparison = reproducing.reproduce(context)
+    session.log(f"two clean builds, SOURCE_DATE_EPOCH={context.plan.epoch}:\n{comparison.table()}")
     if comparison.mismatches:
         session.error(f"not reproducible: {', '.join(comparison.mismatches)}")
 
 
-@nox.session(python=False, default=False)
+@nox.session(python=False)
 @user_errors
 def publish(session: nox.Session) -> None:
     """Write the IDs `nox -s build` printed for this commit to published/image-ids.json."""
-    built = appimages.read_images_json()
-    if built is None:
-        session.error(f"nothing built yet: run `{p.OFFLINE_ENV}=1 nox -s build` first")
-    if problems := publication.publish_problems(built, git_revision()):
-        session.error("cannot publish: " + "; ".join(problems))
-    published = publication.publication(built, p.BASES_LOCK.read_text())
-    p.PUBLISHED_IDS.write_text(json.dumps(published, indent=2) + "\n")
-    session.log(
-        f"wrote {p.PUBLISHED_IDS.relative_to(p.ROOT)} for {built['revision'][:12]}; commit it, "
-        "and `nox -s verify` on another machine rebuilds that commit and compares"
-    )
+    session.log(write_publication(record.require()))
 
 
-@nox.session(python=False, default=False)
+@nox.session(name="rebuild-published", python=False, tags=["ci"])
 @user_errors
-def verify(session: nox.Session) -> None:
+def rebuild_published_ids(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
-    published = json.loads(p.PUBLISHED_IDS.read_text())
-    commit_id, worktree = published["commit"], p.VERIFY_WORKTREE
-    builder = pick(session, published["builder"], reproducible=True)
-    if reason := publication.why_incomparable(published, builder.version(), has_commit):
-        session.skip(reason)
-    checkout_worktree(runner(session), commit_id, worktree)
-    try:  # that commit's locked .debs, which may have left Debian's mirror since
-        debs.fetch_locked(worktree)
-    except debs.DebGoneError as gone:
-        session.skip(f"cannot rebuild {commit_id[:12]}: {gone}")
-    # That commit's own noxfile builds it, as a new machine would: stand-ins too.
-    session.run(
-        "nox",
-        "--noxfile",
-        str(worktree / "noxfile.py"),
-        *publication.rebuild_sessions(published, builder.name),
-    )
-    verdict = publication.compare_publication(published, publication.rebuilt(worktree))
-    session.log(f"{commit_id[:12]} rebuilt with {builder.name}:\n" + "\n".join(verdict.lines))
+    verdict = rebuild_published()
+    session.log("\n".join(verdict.lines))
     if verdict.status == "incomparable":
         session.skip(verdict.reason)
     if verdict.status != "same":
-        session.error(f"{commit_id[:12]} rebuilt here does not give the published image IDs")
+        session.error("the published commit rebuilt here does not give the published image IDs")
 
 
-@nox.session(default=False)
+@nox.session
 @user_errors
 def vendor(session: nox.Session) -> None:
     """Fill a directory with every .deb and wheel a build needs, for an air-gapped machine."""
     if len(session.posargs) != 1:
         session.error("usage: nox -s vendor -- DIR (then build with MOSCOW_TIME_VENDOR=DIR)")
-    target = Path(session.posargs[0]).resolve()
-    install_locked(session, p.BUILD_LOCK)
-    count = debs.vendor(target / "debs")
-    wheels = target / "wheels"
-    for platform in p.PLATFORMS.values():  # either may be built there
-        session.run(*download_args(python="python", arch=platform.machine, dest=wheels))
-    # And pip itself for this host, which the build session installs first.
-    session.run(
-        "python",
-        "-m",
-        "pip",
-        "download",
-        "--quiet",
-        "--dest",
-        str(wheels),
-        *piplocks.install_args(p.BUILD_LOCK),
-    )
-    session.log(
-        f"{target}: {count} .debs and the wheels; build there with {p.VENDOR_ENV}={target}"
-    )
+    install_locked(session, BUILD_LOCK)
+    session.log(vendor_inputs(Path(session.posargs[0]), venv_program(session, "python")))
 
 
-@nox.session(default=False)
+@nox.session(tags=["ci"])
 def structure(session: nox.Session) -> None:
     """Check the files, users and config of both images with container-structure-test."""
     require_images(session)
-    install_locked(session, p.DEV_LOCK)
     structure_tests(session)
 
 
-@nox.session(default=True)
+@nox.session
 def integration(session: nox.Session) -> None:
     """Run both images as users do: container-structure-test and docker-run tests."""
     require_images(session)
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    install_locked(session, *TEST_LOCKS)
     structure_tests(session)
     session.run("pytest", "-rsP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
 
 
-@nox.session(default=True)
+@nox.session
 def scan(session: nox.Session) -> None:
     """Scan with trivy: the repo's config, both images, SBOMs; vulns when it can."""
-    tags = require_images(session)
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    require_images(session)
+    install_locked(session, *TEST_LOCKS)
     session.env.update(trivy.ENV)
     session.run(*trivy.repository_scan())
-    p.SBOM_DIR.mkdir(parents=True, exist_ok=True)
-    for variant, tag in zip(p.VARIANTS, tags, strict=True):
-        session.run(*trivy.image_scan(tag))
-        session.run(*trivy.sbom(tag, p.SBOM_DIR / f"{variant}.cdx.json"))
+    SBOM_DIR.mkdir(parents=True, exist_ok=True)
+    for variant in VARIANTS.values():
+        session.run(*trivy.image_scan(variant.tag()))
+        session.run(*trivy.sbom(variant.tag(), SBOM_DIR / f"{variant.name}.cdx.json"))
     session.run("pytest", "tests/scan")
-    if vulnerability_db_ready(session):
-        for tag in tags:
-            session.run(*trivy.vulnerability_scan(tag))
-    else:
-        session.warn(
-            "vulnerability scan NOT run: trivy's database cannot be downloaded here "
-            "(see README: Scanning for vulnerabilities)"
-        )
+    if not vulnerability_db_ready(session):
+        session.warn("vulnerability scan NOT run: trivy's database cannot be downloaded here "
+                     "(docs/release.md: scanning for vulnerabilities)")  # fmt: skip
+        return
+    for variant in VARIANTS.values():
+        session.run(*trivy.vulnerability_scan(variant.tag()))
 
 
-@nox.session(default=False)
+# ---- Measurements ------------------------------------------------------------
+@nox.session(tags=["ci"])
 def bench(session: nox.Session) -> None:
     """Measure size, cold start, throughput, memory and stop time against a baseline."""
     require_images(session)
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    install_locked(session, *TEST_LOCKS)
     session.run("python", "-m", "tools.bench", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(tags=["ci"])
 def stress(session: nox.Session) -> None:
     """Attack both images (slow headers, floods, starved CPU and memory); `-- --quick` for CI."""
     require_images(session)
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    install_locked(session, *TEST_LOCKS)
     session.run("python", "-m", "tools.stress", *session.posargs)
 
 
-# ---- Release (docs/release.md) --------------------------------------------------
-
-
-@nox.session(default=False)
+# ---- Release (docs/release.md) -------------------------------------------------
+@nox.session(tags=["release"])
 def keygen(session: nox.Session) -> None:
     """Make a cosign key pair for releases (`-- --prefix P`; default build/keys/cosign)."""
     release_tool(session, "keygen", *session.posargs)
 
 
-@nox.session(default=False)
+@nox.session(tags=["release"])
 def release(session: nox.Session) -> None:
     """Push both images by digest, sign, attach SBOM and provenance: `-- --registry R/NAME`."""
     require_images(session)
-    release_tool(session, "publish", *session.posargs)
+    release_tool(session, "release", *session.posargs)
 
 
-@nox.session(name="verify-release", default=False)
+@nox.session(name="verify-release", tags=["release"])
 def verify_release(session: nox.Session) -> None:
     """Check signatures, SBOM and provenance: `-- [REF@DIGEST ...] [--key cosign.pub]`."""
     release_tool(session, "verify", *session.posargs)
 
 
-@nox.session(name="kube-play", default=False)
+@nox.session(name="kube-play", tags=["release"])
 def kube_play(session: nox.Session) -> None:
     """Run the released manifests on `podman kube play` once the signature policy admits them."""
     release_tool(session, "play", *session.posargs)
 
 
-@nox.session(name="release-check", default=True)
+@nox.session(name="release-check", tags=["release"])
 def release_check(session: nox.Session) -> None:
     """Release to a throwaway loopback registry, verify, show the policy's refusals, kube play."""
     require_images(session)
-    install_locked(session, p.RUNTIME_LOCK, p.DEV_LOCK)
+    install_locked(session, *TEST_LOCKS)
     session.run("pytest", "-rsP", *(session.posargs or ["tests/release"]))
+
+
+@nox.session(name="release-rehearsal", tags=["release", "ci"])
+def release_rehearsal(session: nox.Session) -> None:
+    """docs/release.md's path against a loopback registry: keygen, release, verify, kube play."""
+    require_images(session)
+    release_tool(session, "rehearse", *session.posargs)

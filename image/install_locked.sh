@@ -28,7 +28,7 @@ pip_hash=${pip_hash%% *}
 grep -q "sha256:$pip_hash" "$locks/requirements-build.txt" \
   || { echo "$pip_wheel does not match requirements-build.txt" >&2; exit 1; }
 
-# The manylinux tags a cp313 wheel of ours may carry (tools/wheelhouse.py).
+# The manylinux tags a cp313 wheel of ours may carry (tools/inputs/wheelhouse.py).
 platforms=""
 for tag in manylinux_2_17 manylinux_2_28 manylinux_2_34 manylinux_2_39 manylinux2014; do
   platforms="$platforms --platform ${tag}_$machine"

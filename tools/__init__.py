@@ -1,5 +1,9 @@
-"""The build tooling behind noxfile.py: one module per concern (docs/architecture.md maps them).
+"""The build tooling behind noxfile.py; its folders follow the pipeline (docs/architecture.md).
 
-Standard library only, so nox can import it before any session venv exists; sessions.py,
-the glue the sessions share, imports nox itself.
+inputs/ → images/ (with builders/) → checks/, release/; bench/ and stress/
+measure what was built, through containers.py. At the top: the project's
+model, paths and settings, and what every step shares (process, tables,
+loopback, wrk). Standard library only outside bench/, stress/ and release/,
+so nox can import it before any session venv exists; noxglue.py, the nox
+glue, is the one module that imports nox.
 """

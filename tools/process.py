@@ -1,6 +1,6 @@
 """Running commands and asking git: output capture, the commit and its time.
 
-Sessions run commands through nox (a `Runner`), so their output is logged;
+Commands whose output a user reads run through a `Runner` (`run_shown`);
 the tooling's own questions (an ID, a version, a label) go through `capture`.
 """
 
@@ -11,13 +11,12 @@ import hashlib
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
-#: Runs a command with its output shown, and raises if it fails: nox's
-#: `session.run(..., external=True)` in a session.
+#: Runs a command with its output shown, and raises if it fails (`run_shown`).
 Runner = Callable[..., object]
 
 
@@ -33,11 +32,17 @@ def capture(*args: str, check: bool = True) -> str:
     return result.stdout.strip()
 
 
-def run_shown(*args: str, env: Mapping[str, str] | None = None, **_: object) -> None:
-    """A `Runner` outside nox: the command is echoed, its output shown; failing is a BuildError."""
+def run_shown(
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+    success_codes: Sequence[int] = (0,),
+) -> None:
+    """The `Runner` of the tooling: the command is echoed, its output shown; an exit code
+    outside `success_codes` is a BuildError."""
     print("$", " ".join(args), flush=True)
     merged = None if env is None else os.environ | dict(env)
-    if subprocess.run(args, env=merged, check=False).returncode != 0:
+    if subprocess.run(args, env=merged, cwd=cwd, check=False).returncode not in success_codes:
         raise BuildError(f"`{' '.join(args[:2])}` failed: its output is above")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
 ALLOWED_VOLUME_TYPES = {
     "configMap",
@@ -178,13 +178,13 @@ def test_compose_file_carries_the_hardening() -> None:
     ],
 )
 def test_deploy_says_when_no_cluster_is_configured(environ: dict[str, str], message: str) -> None:
-    from tools.deploy_probe import kubeconfig_problem
+    from tools.checks.deploy_probe import kubeconfig_problem
 
     assert message in (kubeconfig_problem(environ) or "")
 
 
 def test_deploy_goes_ahead_with_a_kubeconfig(tmp_path: Path) -> None:
-    from tools.deploy_probe import kubeconfig_problem
+    from tools.checks.deploy_probe import kubeconfig_problem
 
     config = tmp_path / "config"
     config.write_text("apiVersion: v1\nkind: Config\n")

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
 from .conftest import Container, Runner
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 import pytest
 
 from tools.loopback import free_port, wait_for
-from tools.project import ROOT
+from tools.paths import ROOT
 
 from .conftest import docker, image_for
 

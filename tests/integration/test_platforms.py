@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 
-from tools.appimages import runnable_images
-from tools.project import PLATFORMS, Variant, host_platform
-
-from .conftest import Container, docker
+from tools.containers import Container, Runnable, docker, runnable_images
+from tools.model import PLATFORMS, host_platform
 
 #: An emulated Python took 6.6 s to start bare here, and a loaded machine is slower.
 EMULATED_HEALTHY_WITHIN_SECONDS = 240
@@ -49,24 +46,21 @@ print(len(loaded), *sorted(f for f in loaded if not compiled(f)))
 """
 
 
-@pytest.fixture(
-    scope="module", params=IMAGES, ids=[f"{tag}-{platform}" for _, tag, platform in IMAGES]
-)
+@pytest.fixture(scope="module", params=IMAGES, ids=[f"{i.tag}-{i.platform}" for i in IMAGES])
 def started(request: pytest.FixtureRequest) -> Iterator[tuple[Container, str, float]]:
     """A hardened container of one platform's image, healthy; and how long that took."""
-    variant, tag, platform = request.param
-    assert isinstance(variant, Variant)
-    container = Container(f"moscow-time-platform-{uuid.uuid4().hex[:12]}", tag)
+    image: Runnable = request.param
+    if image.skip_reason:
+        pytest.skip(f"{image.tag} ({image.platform}): {image.skip_reason}")
+    platform = image.platform
     # The image gives its health check 3 s; an emulated Python may need more to start.
     emulated = [] if platform == host_platform().name else ["--health-timeout", "60s"]
     began = time.monotonic()
-    docker(
-        "run", "--detach", "--name", container.name, "--publish", "127.0.0.1::5000",
-        "--health-interval", "1s", *emulated, "--read-only", "--cap-drop", "ALL",
-        "--security-opt", "no-new-privileges", tag,
+    container = Container.start(
+        image.tag, "--health-interval", "1s", *emulated, "--read-only", "--cap-drop", "ALL",
+        "--security-opt", "no-new-privileges",
     )  # fmt: skip
     try:
-        container.port = int(docker("port", container.name, "5000/tcp").split(":")[-1])
         container.wait_until("healthy", within=EMULATED_HEALTHY_WITHIN_SECONDS)
         yield container, platform, time.monotonic() - began
     finally:

@@ -12,28 +12,30 @@ from pathlib import Path
 
 import pytest
 
-from tools import appimages, builders
+from tools import builders
 from tools.builders import Builder
+from tools.images import record as build_record
+from tools.images.record import BuildRecord
 from tools.process import run_shown
 from tools.release import debtools
 from tools.release.policy import Gate
-from tools.release.publish import KeyPair, Release, Released
 from tools.release.references import Repository
 from tools.release.registry import LoopbackRegistry
+from tools.release.release import KeyPair, Release, Released
 from tools.release.signing import Cosign
 
 
 @pytest.fixture(scope="session")
-def record() -> dict[str, object]:
-    found = appimages.read_images_json()
+def record() -> BuildRecord:
+    found = build_record.read()
     if found is None:
-        pytest.fail("no build/images.json: run `nox -s build` first")
+        pytest.fail("no build record: run `nox -s build` first")
     return found
 
 
 @pytest.fixture(scope="session")
-def builder(record: dict[str, object]) -> Builder:
-    return builders.named_builder(str(record["builder"]))
+def builder(record: BuildRecord) -> Builder:
+    return builders.named_builder(record.plan.builder)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +82,7 @@ def released(
     cosign: Cosign,
     repository: Repository,
     keys: KeyPair,
-    record: dict[str, object],
+    record: BuildRecord,
     release_dir: Path,
 ) -> dict[str, Released]:
     release = Release(

@@ -6,11 +6,11 @@ import json
 from pathlib import Path
 
 from tools.loopback import free_port, get, wait_for
-from tools.project import DEPLOYED_VARIANT
+from tools.model import DEPLOYED_VARIANT
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
-from tools.release.publish import Released, rendered_overlay
 from tools.release.references import Pinned, Repository
+from tools.release.release import Released, rendered_overlay
 
 PLAY_WITHIN = 120
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from tools.builders import Builder
+from tools.model import BASES, DEPLOYED_VARIANT, host_platform
 from tools.process import run_shown
-from tools.project import BASES, DEPLOYED_VARIANT, host_platform
 from tools.release.debtools import ChrootSkopeo
 from tools.release.policy import Gate
-from tools.release.publish import KeyPair, Released
 from tools.release.references import Pinned, Repository
+from tools.release.release import KeyPair, Released
 from tools.release.signing import Cosign
 from tools.release.tamper import tamper
 

@@ -6,17 +6,19 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tools.builders import Builder
+from tools.images.plan import BuildPlan
+from tools.images.record import BuildRecord
+from tools.model import BUILDER_ARG, DEPLOYED_VARIANT, VARIANTS, host_platform
+from tools.paths import ROOT
 from tools.process import BuildError, run_shown
-from tools.project import BUILDER_ARG, DEPLOYED_VARIANT, ROOT, VARIANTS, host_platform
 from tools.release import manifests, provenance
 from tools.release.consumer import Verified, verify
-from tools.release.publish import KeyPair, Released, rendered_overlay
 from tools.release.references import Pinned, Repository
+from tools.release.release import KeyPair, Released, rendered_overlay
 from tools.release.signing import Cosign, signed_digest
 
 
@@ -30,15 +32,16 @@ def committed(revision: str, path: str) -> bytes:
 
 
 def test_every_variant_is_released_as_an_index_of_every_platform_built(
-    released: dict[str, Released], record: dict[str, Any]
+    released: dict[str, Released], record: BuildRecord
 ) -> None:
     assert set(released) == set(VARIANTS)
     digests = {r.image.digest for r in released.values()}
     assert len(digests) == len(VARIANTS), "two variants cannot share a manifest"
-    built = {index["variant"]: index for index in record["indexes"]}
     for variant, r in released.items():
-        assert r.image.digest == built[variant]["digest"], "the digest `nox -s build` printed"
-        assert set(r.platforms) == set(built[variant]["images"])
+        index = record.index(variant)
+        assert index is not None
+        assert r.image.digest == index.digest, "the digest `nox -s build` printed"
+        assert set(r.platforms) == set(index.images)
         assert host_platform().name in r.platforms
         assert r.image.digest not in {image.digest for image in r.platforms.values()}
 
@@ -75,7 +78,7 @@ def test_another_key_does_not_verify(
 
 
 def test_the_consumer_gets_sbom_and_provenance_of_each_platforms_digest(
-    released: dict[str, Released], cosign: Cosign, keys: KeyPair, record: dict[str, Any]
+    released: dict[str, Released], cosign: Cosign, keys: KeyPair, record: BuildRecord
 ) -> None:
     for variant, r in released.items():
         each = verify(cosign, r.image, keys.public)
@@ -84,26 +87,27 @@ def test_the_consumer_gets_sbom_and_provenance_of_each_platforms_digest(
             check_provenance(verified, variant, record)
 
 
-def check_provenance(verified: Verified, variant: str, record: dict[str, Any]) -> None:
-    """One platform's SBOM and provenance, against what build/images.json recorded."""
+def check_provenance(verified: Verified, variant: str, record: BuildRecord) -> None:
+    """One platform's SBOM and provenance, against what the build record holds."""
     assert verified.components() > 10, "an SBOM of a Python image lists packages"
     definition = verified.provenance["buildDefinition"]
     assert definition["internalParameters"]["platform"] == verified.platform
-    assert definition["externalParameters"]["source"]["revision"] == record["revision"]
+    assert definition["externalParameters"]["source"]["revision"] == record.plan.revision
+    assert BuildPlan.from_json(definition["internalParameters"]["plan"]) == record.plan
     assert definition["externalParameters"]["dockerfile"] == VARIANTS[variant].dockerfile
-    assert definition["externalParameters"]["sourceDateEpoch"] == str(record["source_date_epoch"])
+    assert definition["externalParameters"]["sourceDateEpoch"] == str(record.plan.epoch)
     locks = {
         d["name"]: d["digest"]["sha256"]
         for d in definition["resolvedDependencies"]
         if "name" in d and "uri" not in d
     }
     assert locks == {
-        name: hashlib.sha256(committed(str(record["revision"]), name)).hexdigest()
+        name: hashlib.sha256(committed(record.plan.revision, name)).hexdigest()
         for name in provenance.lock_files()
     }
     bases = [d for d in definition["resolvedDependencies"] if "uri" in d and "name" in d]
     assert {d["name"] for d in bases} == {*VARIANTS[variant].base_args, BUILDER_ARG}
-    assert verified.provenance["runDetails"]["builder"]["id"].endswith(str(record["builder"]))
+    assert verified.provenance["runDetails"]["builder"]["id"].endswith(record.plan.builder)
 
 
 def test_the_overlay_and_compose_pin_the_deployed_digest(

@@ -8,7 +8,7 @@ import re
 import pytest
 from packaging.utils import canonicalize_name
 
-from tools.project import ROOT, SBOM_DIR
+from tools.paths import ROOT, SBOM_DIR
 
 
 def components(variant: str) -> list[dict[str, str]]:

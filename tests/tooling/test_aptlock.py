@@ -1,13 +1,13 @@
-"""tools.aptlock: the Debian lock's format, its resolution from apt's indexes, and drift."""
+"""tools.inputs.aptlock: the Debian lock's format, its resolution from apt's indexes, and drift."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools import aptlock
-from tools.aptlock import Deb, Lock
+from tools.inputs import aptlock
+from tools.inputs.aptlock import Deb, Lock
+from tools.model import BASES, PLATFORMS, Platform
 from tools.process import BuildError
-from tools.project import BASES, PLATFORMS, Platform
 
 PASSWD = Deb(
     "passwd",
@@ -56,8 +56,8 @@ def test_a_lock_reads_back_as_it_was_written() -> None:
     ],
 )
 def test_a_malformed_lock_line_is_an_error_naming_the_line(line: str) -> None:
-    with pytest.raises(BuildError, match=r"bases/slim\.amd64\.lock:2: not a lock line"):
-        aptlock.parse_lock(f"# header\n{line}\n", "bases/slim.amd64.lock")
+    with pytest.raises(BuildError, match=r"standins/slim\.amd64\.lock:2: not a lock line"):
+        aptlock.parse_lock(f"# header\n{line}\n", "standins/slim.amd64.lock")
 
 
 @pytest.mark.parametrize(
@@ -123,7 +123,7 @@ def test_drift_lists_each_moved_package_and_flags_security_updates() -> None:
 def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(
     name: str, platform: Platform
 ) -> None:
-    from tools.bases import RECIPES
+    from tools.images.standins import RECIPES
 
     lock = aptlock.read_lock(name, platform)
     assert lock.locked_at

@@ -1,4 +1,4 @@
-"""tools.archives: docker-archives and OCI layouts read alike; buildah's config noise removed."""
+"""tools.builders.archives: docker-archives and OCI layouts read alike; config noise removed."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tools import archives
+from tools.builders import archives
 from tools.process import BuildError
 
 
@@ -85,7 +85,7 @@ def test_the_layers_of_an_unpacked_archive_come_bottom_first(
 ) -> None:
     unpacked = tmp_path / "unpacked"
     with tarfile.open(archive) as tar:
-        tar.extractall(unpacked, filter="data")
+        archives.extract_all(tar, unpacked)
     layers = archives.archive_layers(unpacked)
     assert [path.read_bytes() for path in layers] == LAYERS
 

@@ -10,6 +10,7 @@ from tools import builders
 from tools.builders.docker import DockerBuildKit, DockerClassic
 from tools.builders.libpod import Buildah, Podman
 from tools.process import BuildError
+from tools.settings import Settings
 
 
 def test_buildah_and_podman_are_reproducible_whatever_docker_is() -> None:
@@ -22,9 +23,8 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """The builders this test pretends are installed; no Docker engine answers."""
     present: set[str] = set()
     monkeypatch.setattr("tools.builders.pick.have", lambda name: name in present)
-    monkeypatch.setattr("tools.engine.docker_running", lambda: False)
-    monkeypatch.setattr("tools.engine.docker_engine", lambda: None)
-    monkeypatch.delenv("MOSCOW_TIME_BUILDER", raising=False)
+    monkeypatch.setattr("tools.builders.engine.docker_running", lambda: False)
+    monkeypatch.setattr("tools.builders.engine.docker_engine", lambda: None)
     return present
 
 
@@ -41,12 +41,10 @@ def test_docker_is_not_picked_unasked_when_no_engine_answers(installed: set[str]
         builders.pick_builder(None)
 
 
-def test_the_environment_names_the_builder(
-    installed: set[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_environment_names_the_builder_through_the_settings(installed: set[str]) -> None:
     installed.update({"podman", "buildah"})
-    monkeypatch.setenv("MOSCOW_TIME_BUILDER", "podman")
-    assert isinstance(builders.pick_builder(None), Podman)
+    settings = Settings.read({"MOSCOW_TIME_BUILDER": "podman"})
+    assert isinstance(builders.pick_builder(settings.builder), Podman)
 
 
 @pytest.mark.parametrize(
@@ -82,12 +80,12 @@ def test_a_reproducible_build_refuses_a_classic_docker(installed: set[str]) -> N
 def test_a_docker_engine_with_buildkit_0_13_gets_the_buildkit_builder(
     installed: set[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tools.engine import CONTAINERD_STORE, DockerEngine
+    from tools.builders.engine import CONTAINERD_STORE, DockerEngine
 
     installed.add("docker")
     info = {"ServerVersion": "26.1.5", "DriverStatus": [["driver-type", CONTAINERD_STORE]]}
     found = DockerEngine.from_info(info, buildx=True, buildkit="v0.13.1")
-    monkeypatch.setattr("tools.engine.docker_engine", lambda: found)
+    monkeypatch.setattr("tools.builders.engine.docker_engine", lambda: found)
     builder = builders.pick_builder("docker", reproducible=True)
     assert isinstance(builder, DockerBuildKit)
     assert builders.warning(builder) is None

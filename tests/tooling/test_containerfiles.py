@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
 DOCKERFILES = ["Dockerfile", "Dockerfile.distroless"]
 

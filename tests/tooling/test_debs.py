@@ -1,4 +1,4 @@
-"""tools.debs against a real HTTP mirror on 127.0.0.1: cache, checks, and the relock message."""
+"""tools.inputs.debs against a real HTTP mirror on 127.0.0.1: cache, checks, relock message."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from tools import debs
-from tools.aptlock import Deb
+from tools.inputs import debs
+from tools.inputs.aptlock import Deb
 from tools.process import BuildError
+from tools.settings import DEB_CACHE_ENV
 
 CONTENT = b"!<arch>\nnot really a deb, but bytes with a digest\n"
 DEB = Deb(
@@ -56,17 +57,18 @@ def mirror(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 @pytest.fixture(autouse=True)
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv(debs.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(DEB_CACHE_ENV, str(tmp_path / "cache"))
     return tmp_path / "cache"
 
 
 def test_a_fetched_deb_is_checked_and_cached_by_its_sha256(
     mirror: dict[str, str], cache: Path
 ) -> None:
-    fetched = debs.fetch(DEB, "bases/slim.amd64.lock", mirror)
+    fetched = debs.fetch(DEB, "standins/slim.amd64.lock", mirror)
     assert fetched == cache / f"{DEB.sha256}.deb"
     assert fetched.read_bytes() == CONTENT
-    assert debs.fetch(DEB, "bases/slim.amd64.lock", {}) == fetched, "a cache hit needs no mirror"
+    cached = debs.fetch(DEB, "standins/slim.amd64.lock", {})
+    assert cached == fetched, "a cache hit needs no mirror"
 
 
 def test_an_edited_hash_stops_the_build_naming_the_file_and_package(
@@ -74,7 +76,7 @@ def test_an_edited_hash_stops_the_build_naming_the_file_and_package(
 ) -> None:
     edited = Deb(**{**DEB.__dict__, "sha256": "0" * 64})
     with pytest.raises(BuildError, match=r"passwd_4\.17\.4-2_amd64\.deb.*passwd 1:4\.17\.4-2"):
-        debs.fetch(edited, "bases/slim.amd64.lock", mirror)
+        debs.fetch(edited, "standins/slim.amd64.lock", mirror)
     assert not list(cache.glob("*")), "nothing unchecked is kept"
 
 
@@ -83,24 +85,24 @@ def test_a_version_the_mirror_lacks_says_what_debian_has_and_how_to_relock(
 ) -> None:
     gone = Deb(**{**DEB.__dict__, "version": "1:4.17.4-1"})
     with pytest.raises(debs.DebGoneError) as raised:
-        debs.fetch(gone, "bases/slim.amd64.lock", mirror)
+        debs.fetch(gone, "standins/slim.amd64.lock", mirror)
     message = str(raised.value)
     assert "\n" not in message
-    assert "passwd 1:4.17.4-1 (bases/slim.amd64.lock) is no longer on the mirror" in message
+    assert "passwd 1:4.17.4-1 (standins/slim.amd64.lock) is no longer on the mirror" in message
     assert "Debian now has 1:4.17.4-2+deb13u2" in message
     assert "nox -s lock" in message
 
 
 def test_an_archive_with_no_known_mirror_says_how_to_name_one() -> None:
     with pytest.raises(BuildError, match="MOSCOW_TIME_DEBIAN_MIRRORS"):
-        debs.fetch(DEB, "bases/slim.amd64.lock", {})
+        debs.fetch(DEB, "standins/slim.amd64.lock", {})
 
 
 def test_a_corrupt_cached_file_is_refused(cache: Path) -> None:
     cache.mkdir(parents=True)
     (cache / f"{DEB.sha256}.deb").write_bytes(b"tampered")
     with pytest.raises(BuildError, match="is not the"):
-        debs.fetch(DEB, "bases/slim.amd64.lock", {})
+        debs.fetch(DEB, "standins/slim.amd64.lock", {})
 
 
 def test_mirrors_come_from_the_hosts_apt_indexes_or_the_environment() -> None:

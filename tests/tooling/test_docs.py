@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
 
 def readme_commands() -> list[str]:

@@ -1,10 +1,10 @@
-"""tools.engine: which Docker engines build reproducibly, and why the others do not."""
+"""tools.builders.engine: which Docker engines build reproducibly, and why the others do not."""
 
 from __future__ import annotations
 
 import pytest
 
-from tools import engine as docker_engine
+from tools.builders import engine as docker_engine
 
 CONTAINERD = [["driver-type", docker_engine.CONTAINERD_STORE]]
 OVERLAY2 = [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tools.project import ROOT
+from tools.paths import ROOT
 
 CHECK_PYTHON = ROOT / "image" / "check_python.py"
 THIS_PYTHON = "%d.%d" % sys.version_info[:2]  # noqa: UP031 -- the version's own format

@@ -1,4 +1,4 @@
-"""tools.appimages, tools.bases, tools.wheelhouse: what each build is asked to do."""
+"""tools.images.appimages, standins, inputs.wheelhouse: what each build is asked to do."""
 
 from __future__ import annotations
 
@@ -8,23 +8,29 @@ from pathlib import Path
 
 import pytest
 
-from tools import appimages, bases, wheelhouse
 from tools.builders.libpod import Buildah
-from tools.project import BASES, PLATFORMS, PYTHON_VERSION, SUITE, VARIANTS, VERSION, host_platform
+from tools.images import appimages
+from tools.images import standins as bases
+from tools.images.context import Build
+from tools.images.plan import BuildPlan, base_references
+from tools.inputs import wheelhouse
+from tools.model import BASES, PLATFORMS, PYTHON_VERSION, SUITE, VARIANTS, VERSION, host_platform
 
-COMMIT = appimages.Commit("4cfa9e21bda4ddd376a97241492187aa4f09e3e3", 1795758711)
 AMD64, ARM64 = PLATFORMS["linux/amd64"], PLATFORMS["linux/arm64"]
-STANDINS = {
-    each.name: {name: base.standin_for(each) for name, base in BASES.items()}
-    for each in (AMD64, ARM64)
-}
+OTHER = ARM64 if host_platform() != ARM64 else AMD64
+PLAN = BuildPlan(
+    builder="buildah",
+    platforms=(host_platform().name, OTHER.name),
+    bases=base_references([AMD64, ARM64], offline=True, upstream={}),
+    revision="4cfa9e21bda4ddd376a97241492187aa4f09e3e3",
+    epoch=1795758711,
+    offline=True,
+)
 
 
 @pytest.mark.parametrize("name", list(VARIANTS))
 def test_an_app_image_is_tagged_by_variant_version_and_commit(name: str) -> None:
-    request = appimages.build_request(
-        VARIANTS[name], STANDINS, COMMIT, host_platform(), no_cache=False
-    )
+    request = appimages.build_request(PLAN, VARIANTS[name], host_platform())
     assert list(request.tags) == [
         f"moscow-time:{name}",
         f"moscow-time:{VERSION}-{name}",
@@ -34,14 +40,14 @@ def test_an_app_image_is_tagged_by_variant_version_and_commit(name: str) -> None
 
 def test_the_distroless_image_names_both_bases_and_labels_its_runtime_base() -> None:
     request = appimages.build_request(
-        VARIANTS["distroless"], STANDINS, COMMIT, host_platform(), no_cache=True
+        PLAN.replace(no_cache=True), VARIANTS["distroless"], host_platform()
     )
     assert request.build_args["PYTHON_IMAGE"] == BASES["slim"].standin
     assert request.build_args["DISTROLESS_IMAGE"] == BASES["distroless"].standin
     assert request.build_args["PYTHON_VERSION"] == PYTHON_VERSION
     assert request.labels["org.opencontainers.image.base.name"] == BASES["distroless"].standin
     assert request.labels["org.opencontainers.image.created"] == "2026-11-27T05:51:51Z"
-    assert request.timestamp == COMMIT.epoch
+    assert request.timestamp == PLAN.epoch
     assert request.no_cache
 
 
@@ -92,13 +98,10 @@ def test_a_stand_in_made_for_another_commit_is_stale(monkeypatch: pytest.MonkeyP
         BASES["distroless"].standin_for(ARM64): current["distroless"],
     }
     monkeypatch.setattr(Buildah, "labels", lambda self, image: labels[image])
-    assert bases.stale_bases(Buildah(), [AMD64], epoch=COMMIT.epoch) == [
-        BASES["distroless"].standin
-    ]
+    build = Build(PLAN, Buildah())
+    assert bases.stale_bases(build, [AMD64]) == [BASES["distroless"].standin]
     # Made from amd64's lock: the arm64 distroless stand-in is stale.
-    assert bases.stale_bases(Buildah(), [ARM64], epoch=COMMIT.epoch) == [
-        BASES["distroless"].standin_for(ARM64)
-    ]
+    assert bases.stale_bases(build, [ARM64]) == [BASES["distroless"].standin_for(ARM64)]
 
 
 def test_stand_in_ids_are_read_from_the_store_and_a_missing_one_says_so(
@@ -115,17 +118,16 @@ def test_stand_in_ids_are_read_from_the_store_and_a_missing_one_says_so(
 def test_one_platforms_lock_is_no_input_of_the_other_platforms_stand_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tools import project
+    from tools import model
 
-    (tmp_path / "bases").mkdir()
     for name in ("slim.Containerfile", "slim-hook.sh", "slim.amd64.lock"):
-        (tmp_path / "bases" / name).write_text(name)
-    monkeypatch.setattr(project, "ROOT", tmp_path)
+        (tmp_path / name).write_text(name)
+    monkeypatch.setattr(model, "STANDIN_RECIPES", tmp_path)
     amd64 = BASES["slim"].inputs_digest(AMD64)
-    (tmp_path / "bases" / "slim.arm64.lock").write_text("arm64")
+    (tmp_path / "slim.arm64.lock").write_text("arm64")
     assert BASES["slim"].inputs_digest(AMD64) == amd64, "arm64's lock changed amd64's inputs"
     arm64 = BASES["slim"].inputs_digest(ARM64)
-    (tmp_path / "bases" / "slim-hook.sh").write_text("edited")
+    (tmp_path / "slim-hook.sh").write_text("edited")
     assert BASES["slim"].inputs_digest(AMD64) != amd64
     assert BASES["slim"].inputs_digest(ARM64) != arm64
 
@@ -142,8 +144,8 @@ def test_amd64_keeps_the_stand_in_names_it_had_and_arm64_adds_its_architecture()
 def test_another_platform_is_built_from_its_own_bases_and_wheelhouse_under_its_own_tag(
     name: str,
 ) -> None:
-    other = ARM64 if host_platform() != ARM64 else AMD64
-    request = appimages.build_request(VARIANTS[name], STANDINS, COMMIT, other, no_cache=False)
+    other = OTHER
+    request = appimages.build_request(PLAN, VARIANTS[name], other)
     assert list(request.tags) == [f"moscow-time:{other.debian}-{name}"]
     assert request.platform == other.name
     assert request.build_args["WHEELHOUSE"] == f"build/wheelhouse/{other.debian}"
@@ -184,7 +186,7 @@ def test_a_second_maker_of_stand_ins_waits_for_the_first(
     import fcntl
     import threading
 
-    monkeypatch.setattr(bases, "BASES_DIR", tmp_path)
+    monkeypatch.setattr(bases, "STANDIN_WORKDIR", tmp_path)
     said: list[str] = []
     entered = threading.Event()
 

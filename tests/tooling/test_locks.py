@@ -14,9 +14,10 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tools.piplocks import pinned
+from tools.inputs.piplocks import pinned
+from tools.model import PIP_LOCKS
+from tools.paths import ROOT
 from tools.process import BuildError
-from tools.project import PIP_LOCKS, ROOT
 
 LOCKS = {pip_lock.lock: pip_lock.source for pip_lock in PIP_LOCKS}
 PIN = re.compile(r"^(?P<name>[A-Za-z0-9._-]+)==(?P<version>\S+)")
@@ -124,7 +125,7 @@ def test_a_missing_pin_says_how_to_add_it(tmp_path: Path) -> None:
 
 def test_ci_can_install_uv_from_the_dev_lock_before_anything_else() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "tools.piplocks", "requirements-dev.txt", "uv"],
+        [sys.executable, "-m", "tools.inputs.piplocks", "requirements-dev.txt", "uv"],
         cwd=ROOT,
         capture_output=True,
         text=True,

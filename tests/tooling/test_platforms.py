@@ -1,4 +1,4 @@
-"""tools.platforms and tools.reproduce's plan: which platforms a build covers, and how."""
+"""tools.images.platforms and the reproduce plan: which platforms a build covers, and how."""
 
 from __future__ import annotations
 
@@ -6,31 +6,28 @@ from pathlib import Path
 
 import pytest
 
-from tools import platforms, reproduce
+from tools.images import platforms, reproduce
+from tools.model import PLATFORMS, VARIANTS, host_platform
 from tools.process import BuildError
-from tools.project import PLATFORMS, PLATFORMS_ENV, VARIANTS, host_platform
+from tools.settings import PLATFORMS_ENV, Settings
 
 HOST = host_platform()
 OTHER = next(each for each in PLATFORMS.values() if each != HOST)
 
 
 def test_nothing_asked_builds_the_hosts_platform_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(PLATFORMS_ENV, raising=False)
+    monkeypatch.setenv(PLATFORMS_ENV, "all")  # read by Settings, never by parse
     assert platforms.parse(None) == [HOST]
 
 
 @pytest.mark.parametrize("asked", ["all", "linux/arm64,linux/amd64", f" {OTHER.name} "])
-def test_the_host_comes_first_and_is_always_built(
-    asked: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv(PLATFORMS_ENV, raising=False)
+def test_the_host_comes_first_and_is_always_built(asked: str) -> None:
     assert platforms.parse(asked) == [HOST, OTHER]
 
 
-def test_the_environment_names_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(PLATFORMS_ENV, "all")
-    assert platforms.parse(None) == [HOST, OTHER]
-    assert platforms.parse(HOST.name) == [HOST], "the option wins over the environment"
+def test_the_environment_names_the_default_platforms() -> None:
+    assert Settings.read({PLATFORMS_ENV: " all "}).platforms == "all"
+    assert Settings.read({PLATFORMS_ENV: ""}).platforms is None
 
 
 def test_an_unknown_platform_is_an_error_naming_the_known_ones() -> None:

@@ -1,20 +1,35 @@
-"""tools.publication: what may be published, and how a rebuild compares with it."""
+"""tools.images.published: what may be published, and how a rebuild compares with it."""
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tools import publication
+from tools.images import published as publication
+from tools.images.record import BuildRecord
+from tools.model import VARIANTS
+from tools.paths import PUBLISHED_IDS
 from tools.process import capture
-from tools.project import PUBLISHED_IDS, VARIANTS
 
-BASES_LOCK = "# header\n\n[slim] rootfs.tar sha256:aa\nlibc6 2.41-12\npython3.13 3.13.5-2\n"
+STANDIN_PACKAGES = "# header\n\n[slim] rootfs.tar sha256:aa\nlibc6 2.41-12\npython3.13 3.13.5-2\n"
 
 
-def images_json(**changes: object) -> dict[str, object]:
+def image(variant: str, image_id: str) -> dict[str, object]:
+    tag = f"moscow-time:{variant}"
+    return {
+        "variant": variant,
+        "platform": "linux/amd64",
+        "tags": [tag],
+        "base": "b",
+        "image_id": image_id,
+    }
+
+
+def images_json(**changes: object) -> BuildRecord:
+    """A record as commits before the plan wrote it (schema 1), which must still be read."""
     built = {
         "builder": "buildah",
         "builder_version": "buildah version 1.28.2",
@@ -24,45 +39,42 @@ def images_json(**changes: object) -> dict[str, object]:
         "tree_clean": True,
         "offline": True,
         "arch": "x86_64",
-        "images": [
-            {"variant": "slim", "tags": ["moscow-time:slim"], "image_id": "sha256:51"},
-            {"variant": "distroless", "tags": ["moscow-time:distroless"], "image_id": "sha256:d1"},
-        ],
+        "images": [image("slim", "sha256:51"), image("distroless", "sha256:d1")],
     }
-    return built | changes
+    return BuildRecord.from_json(built | changes)
 
 
 def test_a_publication_names_the_commit_and_each_image_by_its_first_tag() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    assert published["commit"] == "4cfa9e21bda4ddd376a97241492187aa4f09e3e3"
-    assert published["images"] == {
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    assert published.commit == "4cfa9e21bda4ddd376a97241492187aa4f09e3e3"
+    assert published.images == {
         "moscow-time:slim": "sha256:51",
         "moscow-time:distroless": "sha256:d1",
     }
-    assert "libc6 2.41-12" in published["bases_lock"]
+    assert "libc6 2.41-12" in published.bases_lock
 
 
 def test_a_rebuild_with_the_same_ids_is_the_same() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    verdict = publication.compare_publication(published, dict(published))
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    verdict = publication.compare_publication(published, dataclasses.replace(published))
     assert verdict.status == "same"
     assert any("sha256:51" in line and "True" in line for line in verdict.lines)
 
 
 def test_other_ids_from_the_same_builder_and_packages_differ() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    rebuilt = published | {"images": published["images"] | {"moscow-time:slim": "sha256:52"}}
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    rebuilt = dataclasses.replace(
+        published, images=published.images | {"moscow-time:slim": "sha256:52"}
+    )
     verdict = publication.compare_publication(published, rebuilt)
     assert verdict.status == "differs"
     assert any("sha256:52" in line and "False" in line for line in verdict.lines)
 
 
 def test_other_ids_after_the_mirror_moved_are_incomparable_and_name_the_packages() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    moved = BASES_LOCK.replace("libc6 2.41-12", "libc6 2.41-12+deb13u1")
-    rebuilt = publication.publication(
-        images_json(images=[{"tags": ["moscow-time:slim"], "image_id": "sha256:52"}]), moved
-    )
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    moved = STANDIN_PACKAGES.replace("libc6 2.41-12", "libc6 2.41-12+deb13u1")
+    rebuilt = publication.publication(images_json(images=[image("slim", "sha256:52")]), moved)
     verdict = publication.compare_publication(published, rebuilt)
     assert verdict.status == "incomparable"
     assert "mirror moved" in verdict.reason
@@ -71,11 +83,9 @@ def test_other_ids_after_the_mirror_moved_are_incomparable_and_name_the_packages
 
 
 def test_other_ids_with_the_same_packages_differ_whatever_the_tarballs_digest() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    retarred = BASES_LOCK.replace("rootfs.tar sha256:aa", "rootfs.tar sha256:bb")
-    rebuilt = publication.publication(
-        images_json(images=[{"tags": ["moscow-time:slim"], "image_id": "sha256:52"}]), retarred
-    )
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    retarred = STANDIN_PACKAGES.replace("rootfs.tar sha256:aa", "rootfs.tar sha256:bb")
+    rebuilt = publication.publication(images_json(images=[image("slim", "sha256:52")]), retarred)
     assert publication.compare_publication(published, rebuilt).status == "differs"
 
 
@@ -83,22 +93,22 @@ def test_other_ids_with_the_same_packages_differ_whatever_the_tarballs_digest() 
     ("key", "value"), [("builder_version", "buildah version 1.39.3"), ("arch", "aarch64")]
 )
 def test_another_builder_version_or_cpu_is_incomparable(key: str, value: str) -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    rebuilt = publication.publication(images_json(**{key: value}), BASES_LOCK)
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    rebuilt = publication.publication(images_json(**{key: value}), STANDIN_PACKAGES)
     verdict = publication.compare_publication(published, rebuilt)
     assert verdict.status == "incomparable"
     assert value in verdict.reason
 
 
 def test_the_published_ids_are_of_a_commit_in_this_history() -> None:
-    published = json.loads(PUBLISHED_IDS.read_text())
+    published = publication.read(PUBLISHED_IDS)
     if capture("git", "rev-parse", "--is-shallow-repository") == "true":
         pytest.skip("a shallow clone does not hold the published commit")
     ancestor = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", published["commit"], "HEAD"], check=False
+        ["git", "merge-base", "--is-ancestor", published.commit, "HEAD"], check=False
     )
-    assert ancestor.returncode == 0, f"{published['commit']} is not an ancestor of HEAD"
-    assert set(published["images"]) == {v.tag() for v in VARIANTS.values()}
+    assert ancestor.returncode == 0, f"{published.commit} is not an ancestor of HEAD"
+    assert set(published.images) == {v.tag() for v in VARIANTS.values()}
 
 
 @pytest.mark.parametrize(
@@ -125,15 +135,28 @@ def test_a_clean_reproducible_offline_build_of_head_may_be_published() -> None:
 
 
 def test_a_rebuild_of_an_offline_publication_makes_the_stand_ins_too() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
     args = publication.rebuild_sessions(published, "buildah")
-    assert args[: args.index("--")] == ["--sessions", "bases", "build"]
+    assert args[: args.index("--")] == ["--sessions", "standins", "build"]
     assert args[args.index("--") :] == ["--", "--builder", "buildah", "--no-cache", "--offline"]
 
 
+def test_a_publication_made_before_the_stand_ins_session_was_renamed_names_the_old_one() -> None:
+    older = publication.publication(images_json(), STANDIN_PACKAGES).to_json()
+    del older["standins_session"]
+    rebuilt = publication.rebuild_sessions(publication.Publication.from_json(older), "buildah")
+    assert rebuilt[:3] == ["--sessions", "bases", "build"]
+
+
+def test_a_publication_reads_back_as_written(tmp_path: Path) -> None:
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    publication.write(published, tmp_path / "ids.json")
+    assert publication.read(tmp_path / "ids.json") == published
+
+
 def test_another_builder_version_or_a_missing_commit_is_said_before_rebuilding() -> None:
-    published = publication.publication(images_json(), BASES_LOCK)
-    version = published["builder_version"]
+    published = publication.publication(images_json(), STANDIN_PACKAGES)
+    version = published.builder_version
     assert publication.why_incomparable(published, version, lambda _: True) is None
     other = publication.why_incomparable(published, "buildah version 1.39.3", lambda _: True)
     assert other is not None

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
+from tools.images.plan import BuildPlan
+from tools.paths import ROOT
 from tools.process import BuildError, git_revision
-from tools.project import ROOT
 from tools.release import kubeplay, policy, provenance, registry
 from tools.release.debtools import DebianTool
-from tools.release.publish import KeyPair, kustomization, sbom_image_id
 from tools.release.references import Pinned, Repository
+from tools.release.release import KeyPair, kustomization, sbom_image_id
 from tools.release.signing import statement_of, subject_digests
 from tools.release.tamper import flip_one_byte, tamper_layout
 
@@ -206,13 +207,20 @@ def test_the_forgery_fixes_every_digest(tmp_path: Path) -> None:
 
 
 def a_predicate() -> dict[str, Any]:
-    return provenance.predicate(
+    plan = BuildPlan(
+        builder="buildah",
+        platforms=("linux/amd64", "linux/arm64"),
+        bases={"linux/arm64": {"slim": "localhost/base"}},
         revision=git_revision(),
+        epoch=1796000000,
+        offline=True,
+    )
+    return provenance.predicate(
+        plan=plan,
         tree_clean=True,
         dockerfile="Dockerfile",
         build_args={"PYTHON_IMAGE": "localhost/base", "SOURCE_DATE_EPOCH": "1796000000"},
         base_ids={"PYTHON_IMAGE": DIGEST},
-        builder="buildah",
         builder_version="buildah version 1.28.2",
         platform="linux/arm64",
     )
@@ -222,10 +230,12 @@ def test_the_provenance_fits_slsa_v1_and_names_every_lock() -> None:
     written = a_predicate()
     named = {d.get("name") for d in written["buildDefinition"]["resolvedDependencies"]}
     assert {"requirements.txt", "requirements-build.txt", "PYTHON_IMAGE"} <= named
-    assert any(name and name.startswith("bases/") for name in named)
+    assert any(name and name.startswith("standins/") for name in named)
     rows = provenance.summary(written)
     assert ["commit", git_revision()] in rows
     assert ["platform", "linux/arm64"] in rows
+    recorded = written["buildDefinition"]["internalParameters"]["plan"]
+    assert BuildPlan.from_json(recorded).bases == {"linux/arm64": {"slim": "localhost/base"}}
 
 
 def test_a_predicate_outside_slsa_v1_is_refused() -> None:

@@ -1,11 +1,11 @@
-"""tools.reproduce: two builds side by side, and the files that differ between them."""
+"""tools.images.reproduce: two builds side by side, and the files that differ between them."""
 
 from __future__ import annotations
 
 import pytest
 
 from tools.builders import BuildRequest
-from tools.reproduce import Comparison, listing_difference
+from tools.images.reproduce import Comparison, listing_difference
 
 
 def test_a_comparison_lists_both_ids_and_remembers_each_mismatch() -> None:
@@ -43,10 +43,11 @@ def test_a_long_difference_is_cut_and_says_how_much_more() -> None:
 def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from tools import reproduce
-    from tools.appimages import Commit
     from tools.builders.libpod import Buildah
-    from tools.project import BASES, PLATFORMS, VARIANTS, host_platform
+    from tools.images import reproduce
+    from tools.images.context import Build
+    from tools.images.plan import BuildPlan, base_references
+    from tools.model import PLATFORMS, VARIANTS, host_platform
 
     monkeypatch.setattr(reproduce, "download_wheelhouse", lambda *args, **kwargs: None)
     monkeypatch.setattr(reproduce, "explain_difference", lambda builder, a, b: [f"{a} != {b}"])
@@ -62,20 +63,17 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch.setattr(Buildah, "load_into_docker", lambda self, run, images: None)
     other = next(each for each in PLATFORMS.values() if each != host_platform())
     builds = [(VARIANTS["distroless"], host_platform()), (VARIANTS["slim"], other)]
-    bases = {
-        each.name: {name: base.standin_for(each) for name, base in BASES.items()}
-        for each in (host_platform(), other)
-    }
-    comparison, said = Comparison(), list[str]()
-    twice = reproduce.reproduce_images(
-        lambda *args, **kwargs: None,
-        Buildah(),
-        builds,
-        bases,
-        Commit("0" * 40, 1795758711),
-        comparison=comparison,
-        say=said.append,
+    plan = BuildPlan(
+        builder="buildah",
+        platforms=(host_platform().name, other.name),
+        bases=base_references([host_platform(), other], offline=True, upstream={}),
+        revision="0" * 40,
+        epoch=1795758711,
+        offline=True,
     )
+    comparison, said = Comparison(), list[str]()
+    context = Build(plan, Buildah(), run=lambda *args, **kwargs: None, say=said.append)
+    twice = reproduce.reproduce_images(context, builds, comparison)
     assert built == [host_platform().name] * 2 + [other.name] * 2
     assert twice == {
         "distroless": {host_platform().name: ("sha256:1", "sha256:1")},

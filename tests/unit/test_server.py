@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tools import loopback
-from tools.project import ROOT
+from tools.paths import ROOT
 
 STOP_BUDGET_SECONDS = 2.0
 

@@ -16,7 +16,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tools import appimages, engine
 from tools.bench.ceiling import nginx_ceiling
 from tools.bench.measure import (
     BASELINE_TAG,
@@ -32,9 +31,13 @@ from tools.bench.measure import (
     startup_inside,
     stop_time,
 )
-from tools.bench.report import DOCS, chart, machine, report
+from tools.bench.report import DOCS, chart, report
+from tools.builders import engine
+from tools.containers import machine
+from tools.images import record as build_record
+from tools.images.record import BuildRecord
+from tools.model import VARIANTS
 from tools.process import BuildError
-from tools.project import VARIANTS
 from tools.tables import replace_between_markers
 
 
@@ -45,17 +48,16 @@ def size_mb(image: str) -> float:
     return found / 1e6
 
 
-def platform_sizes(built: dict[str, Any]) -> list[dict[str, Any]]:
+def platform_sizes(built: BuildRecord) -> list[dict[str, Any]]:
     """Each image of every platform the last build made, with its size and its base's."""
-    images = built["images"] + built.get("other_platforms", [])
     return [
         {
-            "variant": image["variant"],
-            "platform": image.get("platform", f"linux/{built['arch']}"),
-            "size_mb": size_mb(image["tags"][0]),
-            "over_base_mb": size_mb(image["tags"][0]) - size_mb(image["base"]),
+            "variant": image.variant,
+            "platform": image.platform,
+            "size_mb": size_mb(image.tag),
+            "over_base_mb": size_mb(image.tag) - size_mb(image.base),
         }
-        for image in images
+        for image in built.images
     ]
 
 
@@ -94,10 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for tool in ("docker", "wrk"):
         if not shutil.which(tool):
             raise SystemExit(f"bench: {tool} is not installed (apt-get install {tool})")
-    built = appimages.read_images_json()
-    if not built:
-        raise SystemExit("bench: no images recorded: run `nox -s build` first")
-    bases = {image["variant"]: image["base"] for image in built["images"]}
+    built = build_record.require()
+    bases = {image.variant: image.base for image in built.host_images}
     OUT.mkdir(parents=True, exist_ok=True)
     print("bench: building the seed-style baseline")
     build_baseline(bases["slim"])

@@ -9,8 +9,9 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from tools.bench.measure import Mode, wrk
+from tools.bench.measure import Mode
 from tools.loopback import free_port, wait_for
+from tools.wrk import wrk
 
 NGINX_CONF = """
 daemon off;

@@ -11,17 +11,18 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import re
 import shutil
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
+from tools import containers
 from tools.builders import BuildRequest, pick_builder
-from tools.loopback import free_port, wait_for
+from tools.containers import Container
+from tools.model import host_platform
+from tools.paths import BUILD
 from tools.process import capture, source_date_epoch
-from tools.project import BUILD, host_platform
+from tools.wrk import wrk
 
 OUT = BUILD / "bench"
 HERE = Path(__file__).resolve().parent
@@ -29,7 +30,6 @@ BASELINE = HERE / "baseline"
 PROBE = HERE / "probe"
 BASELINE_TAG = "moscow-time-bench:baseline"
 CONCURRENCIES = (1, 16, 64)
-WRK_THREADS = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,37 +89,25 @@ def build_baseline(base: str) -> None:
     pick_builder("docker").build(lambda *args, **_: capture(*args), request)
 
 
-def start_container(subject: Subject, port: int, *extra: str) -> str:
-    """`docker run` of the subject, published on 127.0.0.1 only; its container ID."""
-    publish = ("--publish", f"127.0.0.1:{port}:5000")
-    run = ("docker", "run", "--detach", *publish, *extra, *subject.options, subject.image)
-    return capture(*run, *subject.command)
-
-
 @contextlib.contextmanager
-def serving(subject: Subject, *extra: str) -> Iterator[tuple[str, int]]:
-    """A container of the subject that answers on /healthz, and its port; removed afterwards."""
-    port = free_port()
-    container = start_container(subject, port, *extra)
-    try:
-        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.05):
-            raise SystemExit(f"bench: {subject.name} did not start")
-        yield container, port
-    finally:
-        capture("docker", "rm", "--force", container, check=False)
+def serving(subject: Subject, *extra: str) -> Iterator[Container]:
+    """A container of the subject that answers on /healthz; removed afterwards."""
+    with containers.serving(
+        subject.image, *extra, *subject.options, command=subject.command
+    ) as container:
+        yield container
 
 
 def cold_start(subject: Subject) -> float:
     """Seconds from `docker run` to the first 200 from /healthz."""
-    port = free_port()
     started = time.perf_counter()
-    container = start_container(subject, port)
+    container = Container.start(subject.image, *subject.options, command=subject.command)
     try:
-        if not wait_for(f"http://127.0.0.1:{port}/healthz", within=30, poll=0.005):
+        if not container.answers(poll=0.005):
             raise SystemExit(f"bench: {subject.name} did not answer within 30 s")
         return time.perf_counter() - started
     finally:
-        capture("docker", "rm", "--force", container)
+        container.remove()
 
 
 def floor_start(base: str) -> float:
@@ -132,79 +120,32 @@ def floor_start(base: str) -> float:
 def startup_inside(subject: Subject, rounds: int) -> dict[str, list[float]]:
     """exec → listening inside the container, and a bare `python3 -c pass` there."""
     mount = ("--volume", f"{PROBE}:/opt/bench:ro")
-    with serving(subject, *mount) as (container, _):
+    with serving(subject, *mount) as container:
         probe = ("python3", "/opt/bench/startup.py", str(rounds))
-        return dict(json.loads(capture("docker", "exec", container, *probe)))
-
-
-def memory_mb(container: str) -> float:
-    usage = capture("docker", "stats", "--no-stream", "--format", "{{.MemUsage}}", container)
-    amount = re.match(r"([\d.]+)\s*([KMG]i?B)", usage)
-    if not amount:
-        raise SystemExit(f"bench: cannot read memory from {usage!r}")
-    factor = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1000, "MB": 1, "GB": 1000}
-    return float(amount[1]) * factor.get(amount[2], 1)
-
-
-@dataclasses.dataclass
-class Load:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-    rss_loaded_mb: float | None = None
-
-
-def wrk_figure(pattern: str, output: str) -> tuple[str, ...]:
-    """The groups of one figure in wrk's output; a clear error if wrk printed none."""
-    match = re.search(pattern, output, re.MULTILINE)
-    if match is None:
-        raise SystemExit(f"bench: no {pattern!r} in wrk's output:\n{output}")
-    return match.groups()
-
-
-def wrk(
-    url: str, seconds: int, connections: int, during: Callable[[], float] | None = None
-) -> Load:
-    threads = min(WRK_THREADS, connections)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    sampled: list[float] = []
-    sampler = None
-    if during is not None:
-        sampler = threading.Timer(seconds / 2, lambda: sampled.append(during()))
-        sampler.start()
-    out = capture(*command)
-    if sampler is not None:
-        sampler.join()
-    rps = float(wrk_figure(r"Requests/sec:\s+([\d.]+)", out)[0])
-
-    def percentile(label: str) -> float:
-        value, unit = wrk_figure(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out)
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-    return Load(rps, percentile("50%"), percentile("99%"), sampled[0] if sampled else None)
+        return dict(json.loads(capture("docker", "exec", container.name, *probe)))
 
 
 def running(subject: Subject, mode: Mode) -> dict[str, float]:
     """Throughput and latency at each concurrency, and memory, of one running container."""
     figures: dict[str, float] = {}
-    with serving(subject) as (container, port):
+    with serving(subject) as container:
         time.sleep(1)
-        figures["rss_idle_mb"] = memory_mb(container)
-        url = f"http://127.0.0.1:{port}/api/time"
+        figures["rss_idle_mb"] = container.memory_mb()
+        url = f"{container.url}/api/time"
         for connections in CONCURRENCIES:
             wrk(url, mode.warmup_s, connections)
-            load = wrk(url, mode.load_s, connections, during=lambda: memory_mb(container))
+            load = wrk(url, mode.load_s, connections, during=container.memory_mb)
             figures[f"rps_c{connections}"] = load.rps
             figures[f"p50_ms_c{connections}"] = load.p50_ms
             figures[f"p99_ms_c{connections}"] = load.p99_ms
-            if connections == 16 and load.rss_loaded_mb is not None:
-                figures["rss_load_mb"] = load.rss_loaded_mb
+            if connections == 16 and load.sampled is not None:
+                figures["rss_load_mb"] = load.sampled
     return figures
 
 
 def stop_time(subject: Subject) -> float:
     """Seconds `docker stop` takes (Docker's default grace: 10 s, then SIGKILL)."""
-    with serving(subject) as (container, _):
+    with serving(subject) as container:
         started = time.perf_counter()
-        capture("docker", "stop", container)
+        capture("docker", "stop", container.name)
         return time.perf_counter() - started

@@ -20,10 +20,11 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tools.bench.measure import OUT, serving, wrk
+from tools.bench.measure import OUT, serving
 from tools.bench.sweep import subject
 from tools.process import capture
 from tools.tables import table
+from tools.wrk import wrk
 
 #: What a stack is doing, by the frames in it; first match wins.
 ROLES = (("worker", "handler_thread"), ("I/O thread", "serve_forever"))
@@ -80,9 +81,9 @@ def profile(threads: int, connections: int, seconds: int) -> list[list[str]]:
     """Rows of the summary for one thread count; the flame graph goes to build/bench/."""
     OUT.mkdir(parents=True, exist_ok=True)
     name = f"profile-{threads}threads-c{connections}"
-    with serving(subject(threads, 0.005)) as (container, port):
-        pid = capture("docker", "inspect", "--format", "{{.State.Pid}}", container)
-        url = f"http://127.0.0.1:{port}/api/time"
+    with serving(subject(threads, 0.005)) as container:
+        pid = capture("docker", "inspect", "--format", "{{.State.Pid}}", container.name)
+        url = f"{container.url}/api/time"
         load = threading.Thread(target=wrk, args=(url, 3 * seconds + 4, connections))
         load.start()
         time.sleep(2)

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-import os
-import platform
 from pathlib import Path
 from typing import Any
 
-from tools.bench.measure import CONCURRENCIES, WRK_THREADS
+from tools.bench.measure import CONCURRENCIES
 from tools.bench.spread import Spread, ratio, spread
-from tools.process import capture
-from tools.project import ROOT
+from tools.paths import ROOT
 from tools.tables import table
+from tools.wrk import WRK_THREADS
 
 DOCS = ROOT / "docs"
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    docker = capture("docker", "version", "--format", "{{.Server.Version}}", check=False)
-    return f"{os.cpu_count()} × {cpu}, {platform.system()} {platform.release()}, Docker {docker}"
 
 
 def cell(found: Spread | None, fmt: str = "{:.0f}", unit: str = "") -> str:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from tools.bench.measure import CONCURRENCIES, PROBE, Mode, Subject, running
 from tools.bench.spread import spread
-from tools.project import VARIANTS
+from tools.model import VARIANTS
 from tools.tables import table
 
 THREADS = (4, 8, 16, 32)

@@ -14,10 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from tools import archives, engine
+from tools.builders import archives, engine
 from tools.builders.interface import Builder, BuildRequest, Inspected, docker_style_inspect
+from tools.paths import OCI_ARCHIVES
 from tools.process import BuildError, Runner, capture
-from tools.project import OCI_ARCHIVES
 
 
 class Docker(Builder):

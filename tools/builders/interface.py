@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-from tools import engine
+from tools.builders import engine
 from tools.process import BuildError, Runner, capture
 
 

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from tools import archives, engine
+from tools.builders import archives, engine
 from tools.builders.interface import (
     Builder,
     BuildRequest,

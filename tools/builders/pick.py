@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-from tools import engine
+from tools.builders import engine
 from tools.builders.docker import Docker, DockerBuildKit, DockerClassic
 from tools.builders.interface import Builder
 from tools.builders.libpod import Buildah, Podman
 from tools.process import BuildError, have
-from tools.project import BUILDER_ENV
 
 #: In order of preference: buildah and podman build reproducibly everywhere.
 BUILDERS = ("buildah", "podman", "docker")
@@ -29,11 +26,11 @@ def named_builder(name: str) -> Builder:
 
 
 def pick_builder(requested: str | None, *, reproducible: bool = False) -> Builder:
-    """The builder asked for (or in $MOSCOW_TIME_BUILDER), else the first one installed.
+    """The builder asked for, else the first one installed.
 
     With `reproducible`, a builder that cannot build bit-for-bit here is an error.
     """
-    name = requested or os.environ.get(BUILDER_ENV) or ""
+    name = requested or ""
     if name:
         if name not in BUILDERS:
             raise BuildError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")

@@ -1,29 +1,34 @@
 """`python -m tools.release COMMAND`: the release sessions' work, in the session's venv.
 
-keygen  [--prefix P]                     a cosign key pair (P.key, P.pub)
-publish --registry HOST:PORT/NAME [--key K] [--allow-dirty]
+keygen   [--prefix P]                    a cosign key pair (P.key, P.pub)
+release  --registry HOST:PORT/NAME [--key K] [--allow-dirty]
 verify  [REF@DIGEST ...] [--key PUB]     default: every image of the last release
 gate    REF@DIGEST [--key PUB]           would the signature policy admit it?
 play    [--key PUB]                      gate, then podman kube play, then /healthz
+rehearse [--workdir DIR]                 all of the above against a loopback registry
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
 import time
 from pathlib import Path
 
-from tools import appimages, builders
+from tools import builders
+from tools.images import record as build_record
 from tools.loopback import free_port, get, wait_for
+from tools.paths import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, RELEASE_DIR, ROOT
 from tools.process import BuildError, run_shown
-from tools.project import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, RELEASE_DIR, ROOT
 from tools.release import debtools, provenance
 from tools.release.consumer import verify
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
-from tools.release.publish import KeyPair, Release, overlay_dir, read_record, rendered_overlay
 from tools.release.references import Pinned, Repository
+from tools.release.registry import LoopbackRegistry
+from tools.release.release import KeyPair, Release, overlay_dir, read_record, rendered_overlay
 from tools.release.signing import Cosign
 from tools.tables import table
 
@@ -37,16 +42,14 @@ def keygen(options: argparse.Namespace) -> None:
     print(f"wrote {private} (keep it secret; its password is $COSIGN_PASSWORD) and {public}")
 
 
-def publish(options: argparse.Namespace) -> None:
-    record = appimages.read_images_json()
-    if record is None:
-        raise BuildError("nothing built yet: run `nox -s build`, then release")
-    if not record["tree_clean"] and not options.allow_dirty:
+def release(options: argparse.Namespace) -> None:
+    record = build_record.require()
+    if not record.tree_clean and not options.allow_dirty:
         raise BuildError(
             "the images were built from uncommitted changes, so no commit describes them: "
             "commit, `nox -s build`, then release (or pass --allow-dirty for a trial)"
         )
-    builder = builders.named_builder(record["builder"])
+    builder = builders.named_builder(record.plan.builder)
     repository = Repository.parse(options.registry)
     key = KeyPair.beside(options.key)
     released = Release(
@@ -115,6 +118,22 @@ def play(options: argparse.Namespace) -> None:
         )
 
 
+def rehearse(options: argparse.Namespace) -> None:
+    """docs/release.md's path, start to end, against a registry on loopback."""
+    os.environ.setdefault("COSIGN_PASSWORD", "")
+    workdir: Path = options.workdir
+    shutil.rmtree(workdir, ignore_errors=True)
+    prefix = workdir / "keys" / "cosign"
+    with LoopbackRegistry(workdir / "registry") as registry:
+        keygen(argparse.Namespace(prefix=prefix))
+        registry_name = f"{registry.address}/moscow-time"
+        key = prefix.with_suffix(".key")
+        release(argparse.Namespace(registry=registry_name, key=key, allow_dirty=False))
+        public = prefix.with_suffix(".pub")
+        verify_images(argparse.Namespace(images=[], key=public))
+        play(argparse.Namespace(key=public))
+
+
 def cosign() -> Cosign:
     return Cosign(debtools.cosign(run_shown))
 
@@ -125,11 +144,11 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("keygen")
     sub.add_argument("--prefix", type=Path, default=DEFAULT_KEY_PREFIX)
     sub.set_defaults(run=keygen)
-    sub = commands.add_parser("publish")
+    sub = commands.add_parser("release")
     sub.add_argument("--registry", required=True, help="HOST[:PORT]/NAME")
     sub.add_argument("--key", type=Path, default=DEFAULT_KEY_PREFIX.with_suffix(".key"))
     sub.add_argument("--allow-dirty", action="store_true")
-    sub.set_defaults(run=publish)
+    sub.set_defaults(run=release)
     sub = commands.add_parser("verify")
     sub.add_argument("images", nargs="*", metavar="REF@DIGEST")
     sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
@@ -141,6 +160,9 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("play")
     sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
     sub.set_defaults(run=play)
+    sub = commands.add_parser("rehearse")
+    sub.add_argument("--workdir", type=Path, default=RELEASE_DIR.parent / "rehearsal")
+    sub.set_defaults(run=rehearse)
     return top
 
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from tools.process import BuildError
 from tools.release import manifests, provenance
-from tools.release.publish import SBOM_TYPE
 from tools.release.references import Pinned
+from tools.release.release import SBOM_TYPE
 from tools.release.signing import Cosign, signed_digest, subject_digests
 
 

@@ -17,8 +17,9 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from tools.model import SUITE
 from tools.process import BuildError, Runner
-from tools.project import SUITE, user_cache
+from tools.settings import user_cache
 
 #: Written last, so a root that was being made when a run stopped is made again.
 COMPLETE = ".complete"

@@ -19,9 +19,11 @@ from typing import Any
 from google.protobuf import json_format
 from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 
-from tools.aptlock import lock_path
+from tools.images.plan import BuildPlan
+from tools.inputs.aptlock import lock_path
+from tools.model import BASES, PIP_LOCKS, PLATFORMS
+from tools.paths import ROOT
 from tools.process import BuildError
-from tools.project import BASES, PIP_LOCKS, PLATFORMS, ROOT
 
 PREDICATE_TYPE = "https://slsa.dev/provenance/v1"
 #: cosign's name for that predicate type (`cosign attest --type`).
@@ -59,16 +61,19 @@ def lock_digests(revision: str) -> dict[str, str]:
 
 def predicate(
     *,
-    revision: str,
+    plan: BuildPlan,
     tree_clean: bool,
     dockerfile: str,
     build_args: Mapping[str, str],
     base_ids: Mapping[str, str],
-    builder: str,
     builder_version: str,
     platform: str,
 ) -> dict[str, Any]:
-    """The predicate, checked against SLSA v1; `base_ids` maps build arg to image ID."""
+    """The predicate, checked against SLSA v1; `base_ids` maps build arg to image ID.
+
+    The build's whole plan is an internal parameter: a rebuild makes it again from there.
+    """
+    revision, builder = plan.revision, plan.builder
     dependencies: list[dict[str, Any]] = [
         {"uri": "git+moscow-time", "digest": {"gitCommit": revision}},
     ]
@@ -92,7 +97,11 @@ def predicate(
                 "buildArgs": dict(sorted(build_args.items())),
                 "sourceDateEpoch": build_args["SOURCE_DATE_EPOCH"],
             },
-            "internalParameters": {"network": "none", "platform": platform},
+            "internalParameters": {
+                "network": "none",
+                "platform": platform,
+                "plan": plan.to_json(),
+            },
             "resolvedDependencies": dependencies,
         },
         "runDetails": {

@@ -12,9 +12,10 @@ import shutil
 import sys
 from collections.abc import Sequence
 
-from tools.bench.report import machine
+from tools.containers import machine
+from tools.model import VARIANTS
+from tools.paths import ROOT
 from tools.process import BuildError
-from tools.project import ROOT, VARIANTS
 from tools.stress.scenarios import FULL, HEADER, QUICK, SCENARIOS, SLOW_SCENARIOS
 from tools.tables import replace_between_markers, table
 

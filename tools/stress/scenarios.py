@@ -8,7 +8,6 @@ client saw and what the attack cost (peak RSS, log lines written).
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 import socket
 import threading
@@ -16,10 +15,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from tools.bench.measure import Subject, memory_mb, serving
-from tools.process import capture
+from tools.containers import serving
+from tools.process import BuildError, capture
 from tools.stress import attacks
 from tools.stress.attacks import Watch, watched
+from tools.wrk import wrk
 
 
 @dataclasses.dataclass(frozen=True)
@@ -62,43 +62,27 @@ class Row:
 HEADER = ["attack", "size", "p50", "p99", "errors", "peak RSS", "log lines", "note"]
 
 
-def log_count(container: str) -> int:
-    """Lines the container has written, stdout and stderr together, in one `docker logs`."""
-    return len(capture("sh", "-c", f"docker logs {container} 2>&1", check=False).splitlines())
-
-
 @contextmanager
 def observed(image: str, attack: str, size: str, *options: str) -> Iterator[tuple[int, Row]]:
     """A fresh container under watch; the row fills in as the block runs."""
-    with serving(Subject(attack, image, image, options)) as (container, port):
-        before, peak = log_count(container), [0.0]
+    with serving(image, *options) as container:
+        before, peak = len(container.logs().splitlines()), [0.0]
         stop = threading.Event()
 
         def sample() -> None:
             while not stop.wait(1):
-                peak[0] = max(peak[0], running_memory(container))
+                peak[0] = max(peak[0], container.memory_mb())
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        with watched(port) as watch:
+        with watched(container.port) as watch:
             row = Row(attack, size, watch)
-            yield port, row
+            yield container.port, row
         stop.set()
         sampler.join(timeout=5)
-        row.rss_mb = max(peak[0], running_memory(container))
-        row.log_lines = log_count(container) - before
-        row.note = row.note or health_note(container)
-
-
-def running_memory(container: str) -> float:
-    """The container's memory now; 0 once it has stopped (the stop scenario stops it)."""
-    state = capture("docker", "inspect", "--format", "{{.State.Running}}", container, check=False)
-    return memory_mb(container) if state == "true" else 0.0
-
-
-def health_note(container: str) -> str:
-    state = json.loads(capture("docker", "inspect", "--format", "{{json .State}}", container))
-    return f"health: {state.get('Health', {}).get('Status', 'none')}"
+        row.rss_mb = max(peak[0], container.memory_mb())
+        row.log_lines = len(container.logs().splitlines()) - before
+        row.note = row.note or f"health: {container.health()}"
 
 
 def slow_headers(image: str, size: Size) -> Row:
@@ -151,11 +135,10 @@ def malformed(image: str, size: Size) -> Row:
 
 
 def wrk_load(port: int, seconds: float, connections: int = 16) -> str:
-    out = capture(
-        "wrk", "-t2", f"-c{connections}", f"-d{seconds:.0f}s", f"http://127.0.0.1:{port}/api/time"
-    )
-    found = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    return f"{float(found[1]):.0f} rps" if found else "wrk printed no rate"
+    try:
+        return f"{wrk(f'http://127.0.0.1:{port}/api/time', seconds, connections).rps:.0f} rps"
+    except BuildError as failed:
+        return f"wrk failed: {str(failed).splitlines()[0]}"
 
 
 def under_load(image: str, size: Size, attack: str, *options: str) -> Row:

@@ -1,4 +1,4 @@
-"""The Debian lock of each stand-in base: bases/NAME.lock, like requirements.txt for wheels.
+"""The Debian lock of each stand-in base: standins/NAME.ARCH.lock: requirements.txt for .debs.
 
 `nox -s lock` resolves each stand-in live, as mmdebstrap does (trixie,
 trixie-updates, trixie-security), and writes every package it used: name,
@@ -16,8 +16,9 @@ import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from tools.model import SUITE, Platform
+from tools.paths import ROOT, STANDIN_RECIPES
 from tools.process import BuildError
-from tools.project import ROOT, SUITE, Platform
 
 LOCKED_AT = "# locked-at: "
 COLUMNS = "# package version architecture suite archive size sha256 filename"
@@ -27,8 +28,8 @@ SECURITY_SUITE = f"{SUITE}-security"
 
 
 def lock_path(base_name: str, platform: Platform) -> Path:
-    """bases/NAME.ARCH.lock: a lock holds one architecture's files."""
-    return ROOT / "bases" / f"{base_name}.{platform.debian}.lock"
+    """standins/NAME.ARCH.lock: a lock holds one architecture's files."""
+    return STANDIN_RECIPES / f"{base_name}.{platform.debian}.lock"
 
 
 @dataclasses.dataclass(frozen=True, order=True)

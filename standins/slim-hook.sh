@@ -14,7 +14,7 @@ ln -sf python3 "$root/usr/local/bin/python"
 
 # No copy of this machine's hostname or resolver (the engine supplies both),
 # no logs of the install, and no apt source: the stand-in is installed from
-# the lock's local repository (bases/slim.*.lock), whose path means nothing
+# the lock's local repository (standins/slim.*.lock), whose path means nothing
 # inside the image.
 rm -f "$root/etc/hostname" "$root/etc/resolv.conf" "$root/var/log/dpkg.log" \
   "$root/etc/apt/sources.list" \

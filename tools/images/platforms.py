@@ -1,4 +1,4 @@
-"""Which platforms to build (`--platform`, $MOSCOW_TIME_PLATFORMS) and whether this host can.
+"""Which platforms a build covers (`--platform`) and whether this host can run their binaries.
 
 A platform other than the host's is built and run under qemu's user-mode
 emulation, which the kernel starts through binfmt_misc: `missing_emulation`
@@ -7,21 +7,20 @@ says what to install or mount when it cannot.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from tools.model import PLATFORMS, Platform, host_platform
 from tools.process import BuildError
-from tools.project import PLATFORMS, PLATFORMS_ENV, Platform, host_platform
 
 BINFMT = Path("/proc/sys/fs/binfmt_misc")
 
 
 def parse(requested: str | None) -> list[Platform]:
-    """`linux/amd64,linux/arm64`, `all`, or nothing (then $MOSCOW_TIME_PLATFORMS, else the
-    host's). The host's platform is always in, and first: it is the one loaded under the
-    usual tags, which the sessions after a build run."""
-    text = (requested or os.environ.get(PLATFORMS_ENV) or "").strip()
+    """`linux/amd64,linux/arm64`, `all`, or nothing (the host's). The host's platform is
+    always in, and first: it is the one loaded under the usual tags, which the sessions
+    after a build run."""
+    text = (requested or "").strip()
     if not text:
         return [host_platform()]
     names = list(PLATFORMS) if text == "all" else [n.strip() for n in text.split(",") if n]
@@ -49,7 +48,8 @@ def missing_emulation(platforms: Sequence[Platform]) -> str | None:
     if unregistered:
         return (
             f"no qemu emulator is registered for {', '.join(e.name for e in unregistered)}: "
-            "apt-get install qemu-user-static binfmt-support (Debian 12) or qemu-user "
-            "qemu-user-binfmt (Debian 13), then mount binfmt_misc again"
+            "install qemu (Debian 12: qemu-user-static; 13: qemu-user qemu-user-binfmt), then "
+            f"register it: grep -v '^#' /usr/lib/binfmt.d/qemu-{unregistered[0].machine}.conf "
+            f"> {BINFMT}/register"
         )
     return None

@@ -1,66 +1,34 @@
-"""The project model: paths, versions, the two bases, the two app images and the locks.
+"""The project's domain: its platforms, base images, app image variants and pip locks.
 
-Everything that names a file, a version or an image variant is defined here,
-once, for the noxfile, the tooling, the tests and the benchmark.
+Each is a frozen dataclass, defined once here for the noxfile, the tooling,
+the tests and the benchmark. Nothing here reads the environment: a build's
+choices (which platforms, which upstream reference) are made in its plan
+(`tools.images.plan`).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import platform
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
-#: One directory per platform (Debian's name), passed as the WHEELHOUSE build arg.
-WHEELHOUSE = BUILD / "wheelhouse"
-BASES_DIR = BUILD / "bases"
-#: The Debian packages each stand-in was made from, for explaining a drift.
-BASES_LOCK = BUILD / "bases.lock"
-#: What the last `nox -s build` made, for the sessions after it.
-IMAGES_JSON = BUILD / "images.json"
-#: The OCI archives that Docker's BuildKit writes, one per image ID.
-OCI_ARCHIVES = BUILD / "oci"
-SBOM_DIR = BUILD / "sbom"
-TRIVY_CACHE = BUILD / "trivy-cache"
-#: Where `nox -s verify` checks out the commit whose image IDs were published.
-VERIFY_WORKTREE = BUILD / "verify"
-RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
-#: The image IDs of one commit, as built here, for other machines to check.
-PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
-STRUCTURE_TESTS = ROOT / "tests" / "structure"
-KUSTOMIZE_BASE = "deploy/kubernetes"
-#: The Kubernetes version whose schemas the manifests must satisfy.
-KUBERNETES_VERSION = "1.37.0"
+from tools.paths import ROOT, STANDIN_RECIPES, STANDIN_WORKDIR, STRUCTURE_TESTS, WHEELHOUSE
 
 VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-#: Debian release of every base, real or stand-in.
+#: Debian release of every base, upstream or stand-in.
 SUITE = "trixie"
 #: The Python of both images: the wheels and the bytecode are built for it.
 PYTHON_VERSION = "3.13"
 IMAGE_NAME = "moscow-time"
-OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
-#: A directory `nox -s vendor` filled: every .deb and wheel a build needs.
-VENDOR_ENV = "MOSCOW_TIME_VENDOR"
-BUILDER_ENV = "MOSCOW_TIME_BUILDER"
-#: The platforms to build when `--platform` is not given: a comma list, or "all".
-PLATFORMS_ENV = "MOSCOW_TIME_PLATFORMS"
+#: The Kubernetes version whose schemas the manifests must satisfy.
+KUBERNETES_VERSION = "1.37.0"
 CREATED_LABEL = "org.opencontainers.image.created"
 #: Digest of what a stand-in base is made from, so an edited hook or
 #: package list is noticed before the commit that changes the epoch.
 BASE_INPUTS_LABEL = "io.github.moscow-time.base-inputs"
-
-#: Python sources that ruff and mypy check.
-LINT_PATHS = ("moscow_time", "image", "tests", "tools", "noxfile.py")
-CONTAINERFILES = (
-    "Dockerfile",
-    "Dockerfile.distroless",
-    *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "bases").glob("*.Containerfile")),
-)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,16 +84,29 @@ PLATFORMS = {
 PRIMARY_PLATFORM = "linux/amd64"
 
 
+def host_platform() -> Platform:
+    """The platform of this machine: the default build, and the one Docker runs natively."""
+    machine = platform.machine().lower()
+    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+    for known in PLATFORMS.values():
+        if known.machine == machine:
+            return known
+    # Still a platform: a build for it fails on its missing lock, saying so.
+    return Platform(f"linux/{machine}", machine, machine)
+
+
 @dataclasses.dataclass(frozen=True)
 class Base:
-    """A base image: its upstream name and the local stand-in for it."""
+    """A base image: its upstream reference and the local stand-in made from Debian packages."""
 
     name: str
+    #: Fully qualified: buildah would take a short "python:…" to mean any local
+    #: image whose name ends so, such as the stand-in.
     upstream: str
     standin: str
 
     def workdir(self, platform: Platform) -> Path:
-        return BASES_DIR / self.name / platform.debian
+        return STANDIN_WORKDIR / self.name / platform.debian
 
     def standin_for(self, platform: Platform) -> str:
         """The local stand-in for one platform (see `Platform.suffix`)."""
@@ -133,13 +114,13 @@ class Base:
 
     @property
     def containerfile(self) -> Path:
-        return ROOT / "bases" / f"{self.name}.Containerfile"
+        return STANDIN_RECIPES / f"{self.name}.Containerfile"
 
     def inputs_digest(self, platform: Platform) -> str:
-        """sha256 over this base's Containerfile, hook, package list and the platform's lock
-        (another platform's lock is not an input: relocking arm64 leaves amd64 as it was)."""
+        """sha256 over this stand-in's Containerfile, hook, package list and the platform's
+        lock (another platform's lock is not an input: relocking arm64 leaves amd64 as it was)."""
         digest = hashlib.sha256()
-        for path in sorted((ROOT / "bases").glob(f"{self.name}*")):
+        for path in sorted(STANDIN_RECIPES.glob(f"{self.name}*")):
             if path.suffix == ".lock" and path.name != f"{self.name}.{platform.debian}.lock":
                 continue
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
@@ -152,19 +133,12 @@ class Base:
 BASES = {
     "slim": Base(
         name="slim",
-        # Set these variables to pin an upstream base by digest. Fully
-        # qualified: buildah would take the short "python:…" to mean any
-        # local image whose name ends so, such as the stand-in.
-        upstream=os.environ.get(
-            "MOSCOW_TIME_PYTHON_IMAGE", "docker.io/library/python:3.13-slim-trixie"
-        ),
+        upstream="docker.io/library/python:3.13-slim-trixie",
         standin="localhost/moscow-time-base/python:3.13-slim-trixie",
     ),
     "distroless": Base(
         name="distroless",
-        upstream=os.environ.get(
-            "MOSCOW_TIME_DISTROLESS_IMAGE", "gcr.io/distroless/python3-debian13:nonroot"
-        ),
+        upstream="gcr.io/distroless/python3-debian13:nonroot",
         standin="localhost/moscow-time-base/distroless-python3-debian13:nonroot",
     ),
 }
@@ -204,40 +178,5 @@ VARIANTS = {
     ),
 }
 
-
 #: The variant compose.yaml and the Kubernetes manifests run.
 DEPLOYED_VARIANT = "distroless"
-#: Where `nox -s release` keeps SBOMs, predicates, its record and the pinned deployments.
-RELEASE_DIR = BUILD / "release"
-#: Where `nox -s keygen` puts the signing key pair unless told otherwise.
-DEFAULT_KEY_PREFIX = BUILD / "keys" / "cosign"
-#: compose.yaml's image variable.
-COMPOSE_IMAGE_ENV = "MOSCOW_TIME_IMAGE"
-
-
-def user_cache() -> Path:
-    """The per-user cache outside any checkout, so clones share it: .debs, unpacked tools."""
-    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache_home) / "moscow-time"
-
-
-def vendor_dir() -> Path | None:
-    """The air-gapped inputs, if $MOSCOW_TIME_VENDOR names them."""
-    configured = os.environ.get(VENDOR_ENV)
-    return Path(configured).resolve() if configured else None
-
-
-def host_platform() -> Platform:
-    """The platform of this machine: the default build, and the one Docker runs natively."""
-    machine = platform.machine().lower()
-    machine = {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
-    for known in PLATFORMS.values():
-        if known.machine == machine:
-            return known
-    # Still a platform: a build for it fails on its missing lock, saying so.
-    return Platform(f"linux/{machine}", machine, machine)
-
-
-def is_offline(flag: bool = False) -> bool:
-    """True if the bases are the local stand-ins (the flag, or MOSCOW_TIME_OFFLINE=1)."""
-    return flag or os.environ.get(OFFLINE_ENV, "") not in ("", "0")

@@ -1,8 +1,8 @@
 """The stand-in bases: Debian packages unpacked by mmdebstrap, built into images.
 
 With no registry in reach, `python:3.13-slim-trixie` and distroless
-`python3-debian13` are made locally (`nox -s bases`). Each stand-in is a
-`Recipe`: mmdebstrap's variant, the packages, and a hook in bases/ that
+`python3-debian13` are made locally (`nox -s standins`). Each stand-in is a
+`Recipe`: mmdebstrap's variant, the packages, and a hook in standins/ that
 shapes the root filesystem as the upstream image is shaped.
 """
 
@@ -18,22 +18,15 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from tools.aptlock import Lock, lock_path, now, read_lock, resolve, used_packages
 from tools.builders import Builder, BuildRequest
-from tools.debs import local_repository
+from tools.images.context import Build
+from tools.inputs.aptlock import Lock, lock_path, now, read_lock, resolve, used_packages
+from tools.inputs.debs import local_repository
+from tools.model import BASES, SUITE, Base, Platform, host_platform
+from tools.paths import STANDIN_PACKAGES, STANDIN_RECIPES, STANDIN_WORKDIR
 from tools.process import BuildError, Runner, have, rfc3339, sha256_file
-from tools.project import (
-    BASES,
-    BASES_DIR,
-    BASES_LOCK,
-    ROOT,
-    SUITE,
-    Base,
-    Platform,
-    host_platform,
-)
 
-HOOKS = ROOT / "bases"
+HOOKS = STANDIN_RECIPES
 DISTROLESS_PACKAGES = HOOKS / "distroless-packages.txt"
 
 
@@ -203,7 +196,7 @@ def write_bases_lock(tarballs: Mapping[str, Path]) -> None:
     for standin, tarball in tarballs.items():
         lines += ["", f"[{standin}] rootfs.tar sha256:{sha256_file(tarball)}"]
         lines += package_versions(tarball)
-    BASES_LOCK.write_text("\n".join(lines) + "\n")
+    STANDIN_PACKAGES.write_text("\n".join(lines) + "\n")
 
 
 def build_base(
@@ -249,8 +242,8 @@ def exclusive(say: Callable[[str], object]) -> Iterator[None]:
     CI makes the arm64 stand-ins in the background while the unit tests
     run; the build session then waits here instead of making them again.
     """
-    BASES_DIR.mkdir(parents=True, exist_ok=True)
-    with (BASES_DIR / ".making").open("w") as handle:
+    STANDIN_WORKDIR.mkdir(parents=True, exist_ok=True)
+    with (STANDIN_WORKDIR / ".making").open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -259,28 +252,27 @@ def exclusive(say: Callable[[str], object]) -> Iterator[None]:
         yield
 
 
-def make_bases(
-    run: Runner, builder: Builder, platforms: Sequence[Platform], *, epoch: int
-) -> MadeBases:
+def make_bases(build: Build, platforms: Sequence[Platform]) -> MadeBases:
     """Make both stand-in bases for each platform from Debian packages; record their packages."""
     made = MadeBases({}, {})
+    epoch = build.plan.epoch
     for platform in platforms:
         for base in BASES.values():
             standin = base.standin_for(platform)
-            made.tarballs[standin] = build_rootfs(run, base, platform, epoch=epoch)
-            made.ids[standin] = build_base(run, builder, base, platform, epoch=epoch)
+            made.tarballs[standin] = build_rootfs(build.run, base, platform, epoch=epoch)
+            made.ids[standin] = build_base(build.run, build.builder, base, platform, epoch=epoch)
     write_bases_lock(made.tarballs)
     return made
 
 
-def stale_bases(builder: Builder, platforms: Sequence[Platform], *, epoch: int) -> list[str]:
-    """Stand-ins missing, or made for another commit's date or from other hooks."""
+def stale_bases(build: Build, platforms: Sequence[Platform]) -> list[str]:
+    """Stand-ins missing, or made for another epoch or from other recipes."""
     return [
         base.standin_for(platform)
         for platform in platforms
         for base in BASES.values()
-        if not base.expected_labels(rfc3339(epoch), platform).items()
-        <= builder.labels(base.standin_for(platform)).items()
+        if not base.expected_labels(build.plan.created, platform).items()
+        <= build.builder.labels(base.standin_for(platform)).items()
     ]
 
 
@@ -292,12 +284,3 @@ def standin_ids(builder: Builder, platforms: Sequence[Platform]) -> dict[str, st
         for platform in platforms
         for base in BASES.values()
     }
-
-
-def unpullable_upstreams(run: Runner, builder: Builder) -> list[str]:
-    """The upstream bases that are neither in the builder's store nor pullable."""
-    return [
-        b.upstream
-        for b in BASES.values()
-        if builder.image_id(b.upstream) is None and not builder.pull(run, b.upstream)
-    ]

@@ -1,6 +1,6 @@
 """The pip locks: how `nox -s lock` compiles them, how `--check` finds a stale one, and one pin.
 
-`python3 -m tools.piplocks LOCK NAME` prints one package's pin with its hashes:
+`python3 -m tools.inputs.piplocks LOCK NAME` prints one package's pin with its hashes:
 CI installs uv that way, hash-checked, before anything else.
 """
 
@@ -11,9 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+from tools.inputs.wheelhouse import offline_index
+from tools.model import PipLock
+from tools.paths import ROOT
 from tools.process import BuildError
-from tools.project import ROOT, PipLock
-from tools.wheelhouse import offline_index
 
 PIP_COMPILE_ARGS = (
     "--quiet",

@@ -11,15 +11,17 @@ import dataclasses
 import hashlib
 import tarfile
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from tools.appimages import Commit, build_variant, image_tags
-from tools.archives import archive_layers
 from tools.builders import Builder
-from tools.process import Runner
-from tools.project import VARIANTS, Platform, Variant
-from tools.wheelhouse import download_wheelhouse
+from tools.builders.archives import archive_layers, extract_all
+from tools.images.appimages import build_variant, image_tags
+from tools.images.context import Build
+from tools.images.pipeline import prepare_bases, standins_twice
+from tools.inputs.wheelhouse import download_wheelhouse
+from tools.model import VARIANTS, Platform, Variant
+from tools.tables import table
 
 
 @dataclasses.dataclass
@@ -38,6 +40,9 @@ class Comparison:
         if not same:
             self.mismatches.append(label)
         return same
+
+    def table(self) -> str:
+        return table(self.rows)
 
     def compare_layers(self, first: Sequence[str], second: Sequence[str]) -> None:
         """The diff_ids of the two builds, bottom first, a row each."""
@@ -59,35 +64,18 @@ def reproduce_plan(platforms: Sequence[Platform]) -> list[tuple[Variant, Platfor
     return [(variant, each) for each in platforms for variant in VARIANTS.values()]
 
 
-def build_twice(
-    run: Runner,
-    builder: Builder,
-    variant: Variant,
-    bases: Mapping[str, Mapping[str, str]],
-    commit: Commit,
-    *,
-    platform: Platform,
-) -> tuple[str, str]:
+def build_twice(build: Build, variant: Variant, platform: Platform) -> tuple[str, str]:
     """Two clean builds of one variant, left unloaded: a fresh wheelhouse and no cache each."""
+    clean = dataclasses.replace(build, plan=build.plan.replace(no_cache=True))
     ids = []
     for _ in range(2):
-        download_wheelhouse(run, python="python", platform=platform)
-        built = build_variant(
-            run, builder, variant, bases, commit, platform=platform, no_cache=True, load=False
-        )
-        ids.append(built.image_id)
+        download_wheelhouse(build.run, python=build.python, platform=platform)
+        ids.append(build_variant(clean, variant, platform, load=False).image_id)
     return ids[0], ids[1]
 
 
 def reproduce_images(
-    run: Runner,
-    builder: Builder,
-    builds: Sequence[tuple[Variant, Platform]],
-    bases: Mapping[str, Mapping[str, str]],
-    commit: Commit,
-    *,
-    comparison: Comparison,
-    say: Callable[[str], object],
+    build: Build, builds: Sequence[tuple[Variant, Platform]], comparison: Comparison
 ) -> dict[str, dict[str, tuple[str, str]]]:
     """Build each image twice and compare; the IDs, by variant and platform.
 
@@ -95,34 +83,47 @@ def reproduce_images(
     """
     twice: dict[str, dict[str, tuple[str, str]]] = {}
     for variant, platform in builds:
-        tag = image_tags(variant, platform, commit)[0]
-        ids = build_twice(run, builder, variant, bases, commit, platform=platform)
+        tag = image_tags(build.plan, variant, platform)[0]
+        ids = build_twice(build, variant, platform)
         twice.setdefault(variant.name, {})[platform.name] = ids
         if not comparison.compare(f"{tag} ({platform.name})", *ids):
-            say(f"{tag}: what differs\n" + "\n".join(explain_difference(builder, *ids)))
-        comparison.compare_layers(*(builder.diff_ids(image_id) for image_id in ids))
-        builder.load_into_docker(run, [builder.local_name(tag)])
+            build.say(
+                f"{tag}: what differs\n" + "\n".join(explain_difference(build.builder, *ids))
+            )
+        comparison.compare_layers(*(build.builder.diff_ids(image_id) for image_id in ids))
+        build.builder.load_into_docker(build.run, [build.builder.local_name(tag)])
     return twice
 
 
 def compare_indexes(
-    run: Runner,
-    builder: Builder,
-    comparison: Comparison,
-    twice: Mapping[str, Mapping[str, tuple[str, str]]],
-    platform_count: int,
+    build: Build, comparison: Comparison, twice: Mapping[str, Mapping[str, tuple[str, str]]]
 ) -> None:
     """For each variant built twice on every platform: an index of each build's images,
     and their digests compared (as a release would push them)."""
+    builder = build.builder
     for variant_name, by_platform in twice.items():
-        if len(by_platform) != platform_count or not builder.multi_platform:
+        if len(by_platform) != len(build.plan.platforms) or not builder.multi_platform:
             continue
         name = builder.local_name(VARIANTS[variant_name].tag("index"))
         first, second = (
-            builder.make_index(run, name, [ids[build] for ids in by_platform.values()])
-            for build in (0, 1)
+            builder.make_index(build.run, name, [ids[which] for ids in by_platform.values()])
+            for which in (0, 1)
         )
         comparison.compare(f"{name} ({', '.join(by_platform)})", first, second)
+
+
+def reproduce(build: Build) -> Comparison:
+    """Everything the plan builds, twice from scratch, compared; with stand-ins, those too
+    (the host's: two makes from the same mirror content must agree)."""
+    comparison = Comparison()
+    if build.plan.offline:
+        first, second = standins_twice(build, build.plan.targets[:1])
+        for name in first:
+            comparison.compare(f"base {name}", first[name], second[name])
+    prepare_bases(build)
+    twice = reproduce_images(build, reproduce_plan(build.plan.targets), comparison)
+    compare_indexes(build, comparison, twice)
+    return comparison
 
 
 def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:
@@ -167,7 +168,7 @@ def explain_difference(builder: Builder, first: str, second: str, limit: int = 4
             archive = builder.archive(image, Path(scratch) / f"{index}.tar")
             unpacked = Path(scratch) / str(index)
             with tarfile.open(archive) as tar:
-                tar.extractall(unpacked, filter="data")
+                extract_all(tar, unpacked)
             layers.append(archive_layers(unpacked))
         for number, (a, b) in enumerate(zip(*layers, strict=False), start=1):
             with tarfile.open(a) as ta, tarfile.open(b) as tb:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.project import TRIVY_CACHE
+from tools.paths import TRIVY_CACHE
 
 #: Never reach for newer checks or a database while scanning.
 OFFLINE = ("--skip-check-update", "--skip-db-update")

@@ -23,12 +23,12 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tools.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
+from tools.inputs.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
+from tools.model import BASES, PLATFORMS, SUITE
+from tools.paths import ROOT
 from tools.process import BuildError, capture
-from tools.project import BASES, PLATFORMS, ROOT, SUITE, user_cache, vendor_dir
+from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, user_cache, vendor_dir
 
-CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
-MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
 RELOCK = "relock with `nox -s lock` (docs/reproducibility.md: updating the lock)"
 
 
@@ -38,7 +38,7 @@ class DebGoneError(BuildError):
 
 def cache_dir() -> Path:
     """Where fetched .debs are kept, outside any checkout, so clones share them."""
-    if configured := os.environ.get(CACHE_ENV):
+    if configured := os.environ.get(DEB_CACHE_ENV):
         return Path(configured)
     if vendored := vendor_dir():
         return vendored / "debs"
@@ -96,7 +96,7 @@ def download(url: str, destination: Path) -> bool:
     except OSError as error:
         raise BuildError(
             f"{url}: {error}. Offline? Fill the cache on a connected machine with "
-            f"`nox -s vendor -- DIR`, then set {CACHE_ENV}=DIR/debs"
+            f"`nox -s vendor -- DIR`, then set {DEB_CACHE_ENV}=DIR/debs"
         ) from error
     return True
 
@@ -159,11 +159,16 @@ def fetch(deb: Deb, lock_name: str, where: Mapping[str, str] | None = None) -> P
 
 
 def fetch_locked(root: Path = ROOT) -> list[Path]:
-    """Every .deb the locks in root/bases/ name, fetched and checked; stops at the first gone."""
+    """Every .deb the locks of a checkout name, fetched and checked; stops at the first gone.
+
+    `root` may be an older commit's worktree, whose locks are in bases/ (as they were
+    before the folder was named standins/).
+    """
     fetched, where = [], None
     for name, platform in itertools.product(BASES, PLATFORMS.values()):
-        path = root / lock_path(name, platform).relative_to(ROOT)
-        if not path.exists():
+        locked = lock_path(name, platform).relative_to(ROOT)
+        path = next((p for p in (root / locked, root / "bases" / locked.name) if p.exists()), None)
+        if path is None:
             continue
         for deb in parse_lock(path.read_text(), path.name).debs:
             if not cached_path(deb).exists() and where is None:

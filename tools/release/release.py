@@ -1,7 +1,7 @@
 """`nox -s release`: push by digest, sign, attach SBOM and provenance, pin the deployments.
 
 Each variant's image index is pushed from the builder's store as built (the
-record in build/images.json says which IDs), so what is signed is what was
+build record says which IDs), so what is signed is what was
 tested. The index and each platform's manifest in it are signed; each
 platform's image gets its own SBOM, made afresh and naming the same image ID,
 and its own provenance, which must fit SLSA v1. The release then verifies its
@@ -21,27 +21,25 @@ from typing import Any
 
 import yaml
 
-from tools import trivy
-from tools.appimages import Commit, build_request, recorded_tag
 from tools.builders import Builder
-from tools.process import BuildError, Runner
-from tools.project import (
-    BASES,
+from tools.checks import trivy
+from tools.images.appimages import build_request
+from tools.images.record import BuildRecord, Index
+from tools.model import (
     BUILDER_ARG,
-    COMPOSE_IMAGE_ENV,
     DEPLOYED_VARIANT,
     IMAGE_NAME,
-    KUSTOMIZE_BASE,
     PLATFORMS,
-    RELEASE_DIR,
-    ROOT,
     VARIANTS,
     Platform,
     Variant,
 )
+from tools.paths import KUSTOMIZE_BASE, RELEASE_DIR, ROOT
+from tools.process import BuildError, Runner
 from tools.release import manifests, provenance
 from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign, signed_digest
+from tools.settings import COMPOSE_IMAGE_ENV
 
 SBOM_TYPE = "cyclonedx"
 #: The property trivy's CycloneDX output names the scanned image ID with.
@@ -108,7 +106,7 @@ class Release:
         cosign: Cosign,
         repository: Repository,
         key: KeyPair,
-        record: Mapping[str, Any],
+        record: BuildRecord,
         workdir: Path = RELEASE_DIR,
     ) -> None:
         self.run, self.builder, self.cosign = run, builder, cosign
@@ -116,36 +114,26 @@ class Release:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
 
-    def index(self, variant: Variant) -> dict[str, Any]:
+    def index(self, variant: Variant) -> Index:
         """The recorded index of a variant; every image in it must still be in the store."""
-        found = [i for i in self.record.get("indexes", []) if i["variant"] == variant.name]
-        if not found:
+        found = self.record.index(variant.name)
+        if found is None:
             raise BuildError(
-                f"build/images.json records no image index of {variant.name}: build with "
+                f"the build record holds no image index of {variant.name}: build with "
                 "buildah or podman (`nox -s build`), then release"
             )
-        for platform, image_id in found[0]["images"].items():
-            local = self.builder.local_name(recorded_tag(variant.name, platform))
+        for platform, image_id in found.images.items():
+            local = self.builder.local_name(self.record.image(variant.name, platform).tag)
             if self.builder.image_id(local) != image_id:
                 raise BuildError(
-                    f"{local} in {self.builder.name}'s store is not what build/images.json "
-                    "records: run `nox -s build`, then release"
+                    f"{local} in {self.builder.name}'s store is not what the build record "
+                    "holds: run `nox -s build`, then release"
                 )
-        return dict(found[0])
-
-    def bases(self) -> dict[str, dict[str, str]]:
-        """For each platform, what each base build arg named when the images were built."""
-        return {
-            platform.name: {
-                name: (base.standin_for(platform) if self.record["offline"] else base.upstream)
-                for name, base in BASES.items()
-            }
-            for platform in PLATFORMS.values()
-        }
+        return found
 
     def predicate(self, variant: Variant, platform: Platform) -> dict[str, Any]:
-        commit = Commit(self.record["revision"], self.record["source_date_epoch"])
-        request = build_request(variant, self.bases(), commit, platform, no_cache=False)
+        plan = self.record.plan
+        request = build_request(plan, variant, platform)
         base_ids = {}
         for arg in (*variant.base_args, BUILDER_ARG):
             found = self.builder.image_id(request.build_args[arg])
@@ -153,19 +141,18 @@ class Release:
                 raise BuildError(f"base {request.build_args[arg]} is gone: run `nox -s build`")
             base_ids[arg] = found
         return provenance.predicate(
-            revision=commit.revision,
-            tree_clean=self.record["tree_clean"],
+            plan=plan,
+            tree_clean=self.record.tree_clean,
             dockerfile=variant.dockerfile,
             build_args=request.build_args,
             base_ids=base_ids,
-            builder=self.builder.name,
-            builder_version=self.record["builder_version"],
+            builder_version=self.record.builder_version,
             platform=platform.name,
         )
 
     def sbom(self, variant: Variant, platform: Platform, image_id: str) -> Path:
         """trivy's CycloneDX SBOM of one platform's image, checked to be of this image ID."""
-        tag = recorded_tag(variant.name, platform.name)
+        tag = self.record.image(variant.name, platform.name).tag
         path = self.workdir / f"{variant.name}.{platform.debian}.cdx.json"
         self.run(*trivy.sbom(tag, path), env=trivy.ENV)
         described = sbom_image_id(json.loads(path.read_text()))
@@ -192,33 +179,33 @@ class Release:
     def variant(self, variant: Variant) -> Released:
         index = self.index(variant)
         # Made afresh from the recorded images: it must come out as the build printed it.
-        again = self.builder.make_index(self.run, index["name"], list(index["images"].values()))
-        if again != index["digest"]:
+        again = self.builder.make_index(self.run, index.name, list(index.images.values()))
+        if again != index.digest:
             raise BuildError(
-                f"{index['name']} now comes out as {again}, not the {index['digest']} that "
+                f"{index.name} now comes out as {again}, not the {index.digest} that "
                 "`nox -s build` printed: the store changed since; run `nox -s build`, then release"
             )
         digest = self.builder.push_index(
             self.run,
-            index["name"],
+            index.name,
             self.repository.tag(variant.name),
             tls_verify=not self.repository.loopback,
         )
         pinned = Pinned(self.repository, digest)
         children = manifests.platforms(pinned)
-        if set(children) != set(index["images"]):
+        if set(children) != set(index.images):
             raise BuildError(
-                f"{pinned} holds {', '.join(children)}, not the {', '.join(index['images'])} "
+                f"{pinned} holds {', '.join(children)}, not the {', '.join(index.images)} "
                 "that was built: run `nox -s build`, then release"
             )
         # The index and, recursively, each platform's manifest in it.
         self.cosign.sign(pinned, self.key.private, recursive=True)
         for platform, child in children.items():
-            self.attest(variant, PLATFORMS[platform], child, index["images"][platform])
+            self.attest(variant, PLATFORMS[platform], child, index.images[platform])
         for image in (pinned, *children.values()):
             self.check_signed(image)
         attached = (SBOM_TYPE, provenance.COSIGN_TYPE)
-        return Released(variant.name, pinned, children, dict(index["images"]), attached)
+        return Released(variant.name, pinned, children, dict(index.images), attached)
 
     def all(self) -> list[Released]:
         released = [self.variant(variant) for variant in VARIANTS.values()]

@@ -8,15 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from tools.model import BUILD_LOCK, PYTHON_VERSION, RUNTIME_LOCK, Platform
+from tools.paths import ROOT
 from tools.process import Runner
-from tools.project import (
-    BUILD_LOCK,
-    PYTHON_VERSION,
-    ROOT,
-    RUNTIME_LOCK,
-    Platform,
-    vendor_dir,
-)
+from tools.settings import vendor_dir
 
 #: Every manylinux tag a cp313 wheel of ours may carry.
 MANYLINUX = (

@@ -1,0 +1,124 @@
+"""tools.images.plan and tools.images.record: one plan from options and settings; one record."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tools import builders
+from tools.builders.docker import DockerClassic
+from tools.builders.libpod import Buildah
+from tools.images import plan as planning
+from tools.images import platforms, record
+from tools.images.options import Options
+from tools.images.plan import BuildPlan
+from tools.images.record import SCHEMA, BuildRecord, Built, Index
+from tools.model import BASES, PLATFORMS, host_platform
+from tools.process import BuildError
+from tools.settings import Settings
+
+HOST = host_platform()
+OTHER = next(each for each in PLATFORMS.values() if each != HOST)
+
+
+@pytest.fixture
+def buildah(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """make_plan's builder is buildah, whatever is installed; the names it was asked for."""
+    asked: list[str | None] = []
+
+    def pick(name: str | None, *, reproducible: bool = False) -> Buildah:
+        asked.append(name)
+        return Buildah()
+
+    monkeypatch.setattr(builders, "pick_builder", pick)
+    monkeypatch.setattr(platforms, "missing_emulation", lambda chosen: None)
+    return asked
+
+
+def test_the_option_wins_over_the_environment_and_the_environment_fills_the_rest(
+    buildah: list[str | None],
+) -> None:
+    settings = Settings.read({"MOSCOW_TIME_BUILDER": "podman", "MOSCOW_TIME_PLATFORMS": "all"})
+    plan, _ = planning.make_plan(Options(builder="buildah", platform=HOST.name), settings)
+    assert buildah == ["buildah"]
+    assert plan.platforms == (HOST.name,)
+    plan, _ = planning.make_plan(Options(), settings)
+    assert buildah[-1] == "podman"
+    assert plan.platforms == (HOST.name, OTHER.name)
+
+
+def test_offline_plans_name_each_platforms_stand_ins_and_online_ones_the_upstreams(
+    buildah: list[str | None],
+) -> None:
+    offline, _ = planning.make_plan(Options(platform="all"), Settings(offline=True))
+    assert offline.base(OTHER, "slim") == BASES["slim"].standin_for(OTHER)
+    pinned = "docker.io/library/python:3.13-slim-trixie@sha256:" + "1" * 64
+    online, _ = planning.make_plan(Options(), Settings(upstream={"slim": pinned}))
+    assert online.base(HOST, "slim") == pinned
+    assert online.base(HOST, "distroless") == BASES["distroless"].upstream
+
+
+def test_a_builder_that_builds_one_platform_cannot_plan_two(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(builders, "pick_builder", lambda name, **_: DockerClassic("no BuildKit"))
+    with pytest.raises(BuildError, match="builds this machine's platform only"):
+        planning.make_plan(Options(platform="all"), Settings())
+
+
+def test_missing_emulation_stops_the_plan_with_what_to_run(
+    buildah: list[str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(platforms, "missing_emulation", lambda chosen: "register qemu")
+    with pytest.raises(BuildError, match="register qemu"):
+        planning.make_plan(Options(platform="all"), Settings())
+
+
+def a_plan() -> BuildPlan:
+    return BuildPlan(
+        builder="buildah",
+        platforms=(HOST.name, OTHER.name),
+        bases=planning.base_references([HOST, OTHER], offline=True, upstream={}),
+        revision="4cfa9e21bda4ddd376a97241492187aa4f09e3e3",
+        epoch=1795758711,
+        offline=True,
+    )
+
+
+def test_a_plan_reads_back_as_written() -> None:
+    plan = a_plan()
+    assert BuildPlan.from_json(json.loads(json.dumps(plan.to_json()))) == plan
+
+
+def a_record() -> BuildRecord:
+    host = Built("slim", HOST.name, ["moscow-time:slim"], "base", "sha256:1")
+    other = Built("slim", OTHER.name, [f"moscow-time:{OTHER.debian}-slim"], "b", "sha256:2")
+    index = Index("slim", "localhost/moscow-time:index-slim", "sha256:3", {HOST.name: "sha256:1"})
+    return BuildRecord(
+        a_plan(), "buildah 1.28.2", True, True, HOST.machine, (host, other), (index,)
+    )
+
+
+def test_a_record_reads_back_as_written_and_knows_the_hosts_images(tmp_path: Path) -> None:
+    written = a_record()
+    record.write(written, tmp_path / "images.json")
+    found = record.read(tmp_path / "images.json")
+    assert found == written
+    assert [b.tag for b in found.host_images] == ["moscow-time:slim"]
+    assert found.image("slim", OTHER.name).image_id == "sha256:2"
+    assert found.index("distroless") is None
+
+
+def test_a_record_of_another_schema_says_to_build_again(tmp_path: Path) -> None:
+    data = a_record().to_json() | {"schema": SCHEMA + 1}
+    (tmp_path / "images.json").write_text(json.dumps(data))
+    with pytest.raises(BuildError, match="run `nox -s build` again"):
+        record.read(tmp_path / "images.json")
+
+
+def test_no_record_says_to_build_first(tmp_path: Path) -> None:
+    assert record.read(tmp_path / "none.json") is None
+    with pytest.raises(BuildError, match="run `nox -s build` first"):
+        record.require(tmp_path / "none.json")

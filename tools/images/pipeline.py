@@ -1,0 +1,120 @@
+"""The build's steps in order, for one `Build`: bases, wheelhouses, images, indexes, record.
+
+What `nox -s standins` and `nox -s build` do, start to end: the sessions make
+the plan and call one function here; nothing here calls back into nox.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from tools.images import appimages, standins
+from tools.images.context import Build
+from tools.images.record import BuildRecord, write
+from tools.inputs.wheelhouse import download_wheelhouse
+from tools.model import SUITE, VARIANTS, Platform
+from tools.process import BuildError, tree_is_clean
+from tools.settings import OFFLINE_ENV
+from tools.tables import human_size, table
+
+
+def make_standins(
+    build: Build, platforms: Sequence[Platform], *, only_stale: bool = False
+) -> dict[str, str]:
+    """Make both stand-in bases for each platform from Debian packages; their IDs by name.
+
+    `only_stale`: the platforms whose stand-ins are missing or out of date, once no
+    other session is making them (CI makes them in the background).
+    """
+    with standins.exclusive(build.say):
+        chosen = [
+            each for each in platforms if not only_stale or standins.stale_bases(build, [each])
+        ]
+        if not chosen:
+            return {}
+        names = ", ".join(each.name for each in chosen)
+        build.say(f"making the stand-ins for {names} from Debian {SUITE} packages")
+        made = standins.make_bases(build, chosen)
+    build.say("stand-in bases (package versions in build/bases.lock):\n" + table(made.rows()))
+    return made.ids
+
+
+def standins_twice(
+    build: Build, platforms: Sequence[Platform]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Two makes of these platforms' stand-ins: their IDs as they are (made first if
+    missing or out of date), and after one more make.
+
+    Every make starts from scratch, from mmdebstrap to a build with no cache, so the
+    stand-ins an earlier session made count as the first. Both sides are read from
+    the builder's store (`standins.standin_ids`).
+    """
+    make_standins(build, platforms, only_stale=True)
+    first = standins.standin_ids(build.builder, platforms)
+    make_standins(build, platforms)
+    return first, standins.standin_ids(build.builder, platforms)
+
+
+def unpullable(build: Build) -> list[str]:
+    """The plan's upstream bases that are neither in the builder's store nor pullable."""
+    references = sorted({ref for refs in build.plan.bases.values() for ref in refs.values()})
+    return [
+        ref
+        for ref in references
+        if build.builder.image_id(ref) is None and not build.builder.pull(build.run, ref)
+    ]
+
+
+def prepare_bases(build: Build) -> None:
+    """Every base the plan names, made (stand-ins) or pulled (upstream) if it is missing."""
+    if build.plan.offline:
+        make_standins(build, build.plan.targets, only_stale=True)
+    elif missing := unpullable(build):
+        raise BuildError(
+            f"cannot pull {', '.join(missing)}. Without a registry, build on stand-ins "
+            f"made from Debian packages: {OFFLINE_ENV}=1 nox -s build"
+        )
+
+
+def build_images(build: Build) -> BuildRecord:
+    """Every variant on every platform of the plan, each variant's index, and the record."""
+    plan = build.plan
+    for platform in plan.targets:
+        download_wheelhouse(build.run, python=build.python, platform=platform)
+    prepare_bases(build)
+    built = tuple(
+        appimages.build_variant(build, variant, platform)
+        for platform, variant in itertools.product(plan.targets, VARIANTS.values())
+    )
+    indexes = tuple(
+        appimages.build_index(build, variant, built)
+        for variant in VARIANTS.values()
+        if build.builder.multi_platform
+    )
+    record = BuildRecord(
+        plan=plan,
+        builder_version=build.builder.version(),
+        reproducible=build.builder.reproducible,
+        tree_clean=tree_is_clean(),
+        arch=plan.host.machine,
+        images=built,
+        indexes=indexes,
+    )
+    write(record)
+    return record
+
+
+def report(build: Build, record: BuildRecord) -> str:
+    """The tables `nox -s build` ends with: each image, then each index."""
+    rows = [["image", "platform", "base", "size", "image ID"]]
+    for b in record.images:
+        size = human_size(build.builder.size(b.tag))
+        rows.append([b.tag, b.platform, b.base, size, b.image_id])
+    text = f"built with {build.builder.name} (SOURCE_DATE_EPOCH={record.plan.epoch}):\n"
+    text += table(rows)
+    if record.indexes:
+        rows = [["index", "platforms", "digest"]]
+        rows += [[i.name, ", ".join(i.images), i.digest] for i in record.indexes]
+        text += "\nimage indexes:\n" + table(rows)
+    return text

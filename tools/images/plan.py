@@ -1,0 +1,121 @@
+"""The build plan: every choice of one build, made once, from the options and the environment.
+
+A `BuildPlan` names the builder, the platforms (the host's first), the image
+each base build arg takes on each platform, the commit and its epoch, and
+whether layers may come from the cache. It is plain data: the build record
+keeps it, the release's provenance records it, and a rebuild makes the same
+plan again from that record (`BuildPlan.from_json`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from tools import builders
+from tools.images import platforms
+from tools.images.options import Options
+from tools.model import BASES, PLATFORMS, Platform, host_platform
+from tools.process import BuildError, git_revision, rfc3339, source_date_epoch
+from tools.settings import Settings
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildPlan:
+    """One build's choices; nothing in the build decides anything this does not say."""
+
+    builder: str
+    #: OCI names, the host's first: it is built natively and loaded under the usual tags.
+    platforms: tuple[str, ...]
+    #: Platform → base name → the image reference that base is on that platform.
+    bases: Mapping[str, Mapping[str, str]]
+    revision: str
+    #: SOURCE_DATE_EPOCH: every file time, `created` and the labels' date.
+    epoch: int
+    #: On the local stand-ins made from Debian packages, not the upstream bases.
+    offline: bool
+    no_cache: bool = False
+
+    @property
+    def host(self) -> Platform:
+        return self.targets[0]
+
+    @property
+    def targets(self) -> list[Platform]:
+        """The platforms as models, the host's first."""
+        return [PLATFORMS.get(name) or host_platform() for name in self.platforms]
+
+    @property
+    def created(self) -> str:
+        return rfc3339(self.epoch)
+
+    def base(self, platform: Platform, base_name: str) -> str:
+        """The image a base is on one platform."""
+        return self.bases[platform.name][base_name]
+
+    def replace(self, **changes: Any) -> BuildPlan:
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        found = dataclasses.asdict(self)
+        found["platforms"] = list(self.platforms)
+        found["bases"] = {name: dict(refs) for name, refs in self.bases.items()}
+        return found
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BuildPlan:
+        return cls(
+            builder=str(data["builder"]),
+            platforms=tuple(data["platforms"]),
+            bases={name: dict(refs) for name, refs in data["bases"].items()},
+            revision=str(data["revision"]),
+            epoch=int(data["epoch"]),
+            offline=bool(data["offline"]),
+            no_cache=bool(data.get("no_cache", False)),
+        )
+
+
+def base_references(
+    chosen: list[Platform], *, offline: bool, upstream: Mapping[str, str]
+) -> dict[str, dict[str, str]]:
+    """Per platform, the image each base is: its stand-in, or the upstream reference
+    (an index: the builder picks each platform's image from it)."""
+    return {
+        each.name: {
+            name: base.standin_for(each) if offline else upstream.get(name, base.upstream)
+            for name, base in BASES.items()
+        }
+        for each in chosen
+    }
+
+
+def make_plan(
+    options: Options, settings: Settings, *, reproducible: bool = False
+) -> tuple[BuildPlan, builders.Builder]:
+    """The plan for these options and this environment, and the builder it names.
+
+    Checks here what this machine can do (the builder, emulation for other
+    platforms), so that a plan that is made can be carried out.
+    """
+    builder = builders.pick_builder(options.builder or settings.builder, reproducible=reproducible)
+    chosen = platforms.parse(options.platform or settings.platforms)
+    if len(chosen) > 1 and not builder.multi_platform:
+        raise BuildError(
+            f"{builder.name} builds this machine's platform only here: build "
+            f"{', '.join(each.name for each in chosen[1:])} with buildah or podman "
+            "(-- --builder buildah)"
+        )
+    if problem := platforms.missing_emulation(chosen):
+        raise BuildError(problem)
+    offline = options.offline or settings.offline
+    plan = BuildPlan(
+        builder=builder.name,
+        platforms=tuple(each.name for each in chosen),
+        bases=base_references(chosen, offline=offline, upstream=settings.upstream),
+        revision=git_revision(),
+        epoch=source_date_epoch(),
+        offline=offline,
+        no_cache=options.no_cache,
+    )
+    return plan, builder

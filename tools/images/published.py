@@ -1,0 +1,200 @@
+"""The published image IDs: one commit's IDs, in published/image-ids.json, for others to rebuild.
+
+`nox -s publish` writes a `Publication` from the build record, if
+`publish_problems` finds none; `nox -s rebuild-published` rebuilds the
+published commit in a worktree with that commit's own noxfile, and
+`compare_publication` judges the result. The file is read and written here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from tools.builders import pick_builder
+from tools.images import record as build_record
+from tools.images.record import BuildRecord
+from tools.inputs import debs
+from tools.paths import PUBLISHED_IDS, PUBLISHED_WORKTREE, ROOT, STANDIN_PACKAGES
+from tools.process import BuildError, checkout_worktree, git_revision, has_commit, run_shown
+from tools.tables import table
+
+#: The session that makes the stand-ins, as this checkout's noxfile names it.
+STANDINS_SESSION = "standins"
+
+
+@dataclasses.dataclass(frozen=True)
+class Publication:
+    """One commit's image IDs on the host's platform, and what they were built with."""
+
+    commit: str
+    source_date_epoch: int
+    builder: str
+    builder_version: str
+    offline: bool
+    arch: str
+    #: Tag → image ID.
+    images: dict[str, str]
+    #: The stand-ins' package record (build/bases.lock): when IDs differ, it says
+    #: whether the Debian mirror moved in between.
+    bases_lock: list[str]
+    #: The published commit's session that makes stand-ins ("bases" before it was renamed).
+    standins_session: str = STANDINS_SESSION
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Publication:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        known = {key: value for key, value in data.items() if key in fields}
+        return cls(**{"standins_session": "bases"} | known)
+
+
+def read(path: Path = PUBLISHED_IDS) -> Publication:
+    return Publication.from_json(json.loads(path.read_text()))
+
+
+def write(publication: Publication, path: Path = PUBLISHED_IDS) -> None:
+    path.write_text(json.dumps(publication.to_json(), indent=2) + "\n")
+
+
+def publish_problems(built: BuildRecord, head: str) -> list[str]:
+    """Why the images of the last build may not be published, if they may not."""
+    problems = []
+    if built.plan.revision != head:
+        problems.append(f"the images are of {built.plan.revision[:12]}, not of HEAD {head[:12]}")
+    if not built.tree_clean:
+        problems.append("they were built from uncommitted changes")
+    if not built.reproducible:
+        problems.append(f"{built.plan.builder} did not build them reproducibly")
+    if not built.plan.offline:
+        problems.append("they are on upstream bases, which CI cannot pull: build with --offline")
+    return problems
+
+
+def publication(
+    built: BuildRecord, bases_lock: str, standins_session: str = STANDINS_SESSION
+) -> Publication:
+    """What a build publishes: its commit, builder, bases and the host's image IDs."""
+    return Publication(
+        commit=built.plan.revision,
+        source_date_epoch=built.plan.epoch,
+        builder=built.plan.builder,
+        builder_version=built.builder_version,
+        offline=built.plan.offline,
+        arch=built.arch,
+        images=build_record.images_by_tag(built.host_images),
+        bases_lock=bases_lock.splitlines() if built.plan.offline else [],
+        standins_session=standins_session,
+    )
+
+
+def why_incomparable(
+    published: Publication, builder_version: str, has_commit: Callable[[str], bool]
+) -> str | None:
+    """Why a rebuild here could not be compared with the publication, before trying."""
+    if builder_version != published.builder_version:
+        return (
+            f"published with {published.builder_version!r}, this machine has "
+            f"{builder_version!r}: IDs are only comparable for the same builder version"
+        )
+    if not has_commit(published.commit):
+        return f"commit {published.commit[:12]} is not in this clone (a shallow clone?)"
+    return None
+
+
+def rebuilt(published: Publication, worktree: Path) -> Publication:
+    """What a rebuild in a worktree of the published commit would publish."""
+    built = build_record.require(worktree / "build" / "images.json")
+    lock = (worktree / "build" / "bases.lock").read_text()
+    return publication(built, lock, published.standins_session)
+
+
+def rebuild_sessions(published: Publication, builder: str) -> list[str]:
+    """The nox arguments that rebuild a published commit from scratch, as a new machine would,
+    with that commit's own session names."""
+    offline = published.offline
+    sessions = ["--sessions", *([published.standins_session] if offline else []), "build"]
+    options = ["--builder", builder, "--no-cache", *(["--offline"] if offline else [])]
+    return [*sessions, "--", *options]
+
+
+@dataclasses.dataclass(frozen=True)
+class Verdict:
+    """How a rebuild compares with what was published."""
+
+    #: "incomparable" means another builder, CPU or Debian mirror.
+    status: Literal["same", "differs", "incomparable"]
+    #: The table of IDs, and what made them incomparable.
+    lines: list[str]
+    reason: str = ""
+
+
+def packages(lines: list[str]) -> list[str]:
+    """The package lines of a bases record, without its headers (a tarball's sha256 varies)."""
+    return [line for line in lines if line and not line.startswith(("#", "["))]
+
+
+def moved_packages(published: list[str], rebuilt: list[str]) -> list[str]:
+    """The package lines that changed between two bases records, as -old and +new."""
+    return [
+        line
+        for line in difflib.unified_diff(published, rebuilt, "published", "rebuilt", lineterm="")
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
+
+
+def compare_publication(published: Publication, rebuilt: Publication) -> Verdict:
+    """Compare a rebuild of the published commit with the published IDs."""
+    for key in ("builder_version", "arch"):
+        before, after = getattr(published, key), getattr(rebuilt, key)
+        if before != after:
+            reason = f"published with {key} {before!r}, rebuilt with {after!r}"
+            return Verdict("incomparable", [reason], reason)
+    rows = [["image", "published", "rebuilt", "same"]]
+    for tag, image_id in published.images.items():
+        again = rebuilt.images.get(tag, "(not built)")
+        rows.append([tag, image_id, again, str(image_id == again)])
+    lines = table(rows).splitlines()
+    if published.images == rebuilt.images:
+        return Verdict("same", lines)
+    if moved := moved_packages(packages(published.bases_lock), packages(rebuilt.bases_lock)):
+        reason = "the Debian mirror moved since publication (build/bases.lock)"
+        return Verdict("incomparable", [*lines, f"{reason}:", *moved], reason)
+    return Verdict("differs", lines)
+
+
+def write_publication(built: BuildRecord) -> str:
+    """Publish the last build's IDs for this commit, if they may be; what was written."""
+    if problems := publish_problems(built, git_revision()):
+        raise BuildError("cannot publish: " + "; ".join(problems))
+    write(publication(built, STANDIN_PACKAGES.read_text()))
+    return (
+        f"wrote {PUBLISHED_IDS.relative_to(ROOT)} for {built.plan.revision[:12]}; commit it, "
+        "and `nox -s rebuild-published` on another machine rebuilds that commit and compares"
+    )
+
+
+def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Verdict:
+    """Rebuild the published commit from scratch in a worktree, with its own noxfile."""
+    published = read()
+    builder = pick_builder(published.builder, reproducible=True)
+    if reason := why_incomparable(published, builder.version(), has_commit):
+        return Verdict("incomparable", [reason], reason)
+    checkout_worktree(run_shown, published.commit, worktree)
+    try:  # that commit's locked .debs, which may have left Debian's mirror since
+        debs.fetch_locked(worktree)
+    except debs.DebGoneError as gone:
+        reason = f"cannot rebuild {published.commit[:12]}: {gone}"
+        return Verdict("incomparable", [reason], reason)
+    # That commit's own noxfile builds it, as a new machine would: stand-ins too.
+    noxfile = str(worktree / "noxfile.py")
+    run_shown("nox", "--noxfile", noxfile, *rebuild_sessions(published, builder.name))
+    verdict = compare_publication(published, rebuilt(published, worktree))
+    header = f"{published.commit[:12]} rebuilt with {builder.name}:"
+    return dataclasses.replace(verdict, lines=[header, *verdict.lines])

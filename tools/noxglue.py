@@ -1,0 +1,103 @@
+"""The nox glue: what sessions share that needs the running `nox.Session`.
+
+Locked installs, one-line errors, the build context a session hands to the
+package, and the checks that run tools from a session's venv. The one module
+of `tools/` that imports nox; nothing in the package imports it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+
+import nox
+
+from tools import builders
+from tools.checks import trivy
+from tools.containers import runnable_images, why_not_runnable
+from tools.images.context import Build
+from tools.images.options import Options
+from tools.images.plan import make_plan
+from tools.inputs import piplocks
+from tools.model import DEV_LOCK, RUNTIME_LOCK, PipLock
+from tools.process import BuildError
+from tools.settings import Settings
+
+
+def user_errors(session_function: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
+    """A BuildError from the tooling says what to do next: one line, no traceback."""
+
+    @functools.wraps(session_function)
+    def run(session: nox.Session) -> None:
+        try:
+            session_function(session)
+        except BuildError as error:
+            session.error(str(error))
+
+    return run
+
+
+def install_locked(session: nox.Session, *locks: PipLock) -> None:
+    """Install from hash-pinned locks only; an unpinned package is an error."""
+    session.install(*piplocks.install_args(*locks))
+
+
+def venv_program(session: nox.Session, name: str) -> str:
+    """A program of the session's venv, by path (the package runs it outside nox)."""
+    try:
+        return str(Path(session.bin) / name)
+    except ValueError:  # a session with python=False has no venv: the one on PATH
+        return name
+
+
+def build_context(session: nox.Session, *, reproducible: bool = False) -> Build:
+    """The session's options and the environment, made into one plan, bound to its builder."""
+    plan, builder = make_plan(
+        Options.parse(session.name, session.posargs), Settings.read(), reproducible=reproducible
+    )
+    if message := builders.warning(builder):
+        session.warn(message)
+    return Build(plan, builder, python=venv_program(session, "python"))
+
+
+def release_tool(session: nox.Session, command: str, *args: str) -> None:
+    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA)."""
+    install_locked(session, RUNTIME_LOCK, DEV_LOCK)
+    session.run("python", "-m", "tools.release", command, *args)
+
+
+def require_images(session: nox.Session) -> None:
+    """The app images must already be built; say how if they are not."""
+    if problem := why_not_runnable():
+        session.error(problem)
+
+
+def structure_tests(session: nox.Session) -> None:
+    """container-structure-test on each image of every platform built, with its config in
+    tests/structure/; another platform's commands run under emulation."""
+    for image in runnable_images():
+        if image.skip_reason:
+            session.log(f"{image.tag} ({image.platform}): {image.skip_reason}")
+            continue
+        session.log(f"structure tests of {image.tag} ({image.platform})")
+        session.run(
+            "container-structure-test",
+            "test",
+            "--image",
+            image.tag,
+            "--platform",
+            image.platform,
+            "--config",
+            str(image.variant.structure_tests),
+        )
+
+
+def vulnerability_db_ready(session: nox.Session) -> bool:
+    """True if trivy has a vulnerability database, fetching one if it can."""
+    if not trivy.vulnerability_db_cached():
+        try:
+            session.run(*trivy.download_db(), silent=True)
+        except nox.command.CommandFailed:
+            return False
+    return True

@@ -1,0 +1,51 @@
+"""Where things are: the checkout's files and what the sessions write under build/.
+
+Paths only: no environment is read here (that is `tools.settings`), and no
+domain type is defined here (that is `tools.model`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = ROOT / "build"
+
+# ---- In the checkout ---------------------------------------------------------
+#: What each stand-in base is made of: a Containerfile, an mmdebstrap hook and
+#: the Debian locks, one per architecture (NAME.ARCH.lock).
+STANDIN_RECIPES = ROOT / "standins"
+#: The image IDs of one commit, as built here, for other machines to rebuild.
+PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
+STRUCTURE_TESTS = ROOT / "tests" / "structure"
+KUSTOMIZE_BASE = "deploy/kubernetes"
+#: Python sources that ruff and mypy check.
+LINT_PATHS = ("moscow_time", "image", "tests", "tools", "noxfile.py")
+CONTAINERFILES = (
+    "Dockerfile",
+    "Dockerfile.distroless",
+    *sorted(str(p.relative_to(ROOT)) for p in STANDIN_RECIPES.glob("*.Containerfile")),
+)
+
+# ---- Under build/ --------------------------------------------------------------
+#: One directory per platform (Debian's name), passed as the WHEELHOUSE build arg.
+WHEELHOUSE = BUILD / "wheelhouse"
+#: Where each stand-in's root filesystem is made (build/bases/NAME/ARCH).
+STANDIN_WORKDIR = BUILD / "bases"
+#: The Debian packages each stand-in was made from, for explaining a drift.
+STANDIN_PACKAGES = BUILD / "bases.lock"
+#: The build record: what the last `nox -s build` made (`tools.images.record`).
+BUILD_RECORD = BUILD / "images.json"
+#: The OCI archives that Docker's BuildKit writes, one per image ID.
+OCI_ARCHIVES = BUILD / "oci"
+SBOM_DIR = BUILD / "sbom"
+TRIVY_CACHE = BUILD / "trivy-cache"
+#: Where `nox -s rebuild-published` checks out the published commit.
+PUBLISHED_WORKTREE = BUILD / "verify"
+RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
+#: Where `nox -s release` keeps SBOMs, predicates, its record and the pinned deployments.
+RELEASE_DIR = BUILD / "release"
+#: Where `nox -s keygen` puts the signing key pair unless told otherwise.
+DEFAULT_KEY_PREFIX = BUILD / "keys" / "cosign"
+#: What the browser test sees (docs/screenshot.png is a copy made on purpose, not by a test)..
+SCREENSHOTS = BUILD / "screenshots"

@@ -1,0 +1,64 @@
+"""The project's environment variables: their names, and the one place they are read.
+
+`Settings.read()` takes a snapshot of `MOSCOW_TIME_*` (and XDG's cache home)
+when a session starts; the build's plan is made from it and the command
+line, and nothing below the plan reads the environment for a choice.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+PREFIX = "MOSCOW_TIME_"
+OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
+#: A directory `nox -s vendor` filled: every .deb and wheel a build needs.
+VENDOR_ENV = "MOSCOW_TIME_VENDOR"
+BUILDER_ENV = "MOSCOW_TIME_BUILDER"
+#: The platforms to build when `--platform` is not given: a comma list, or "all".
+PLATFORMS_ENV = "MOSCOW_TIME_PLATFORMS"
+#: Another reference for an upstream base (to pin one by digest), by base name.
+UPSTREAM_ENV = {"slim": "MOSCOW_TIME_PYTHON_IMAGE", "distroless": "MOSCOW_TIME_DISTROLESS_IMAGE"}
+#: Debian mirrors to fetch locked .debs from: `debian=URL debian-security=URL`.
+MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
+#: Where fetched .debs are kept (default: the user cache).
+DEB_CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
+#: compose.yaml's image variable (compose reads it, not the tooling).
+COMPOSE_IMAGE_ENV = "MOSCOW_TIME_IMAGE"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """What the environment asks of a build."""
+
+    builder: str | None = None
+    platforms: str | None = None
+    offline: bool = False
+    vendor: Path | None = None
+    #: Base name → the upstream reference to use instead of the model's.
+    upstream: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def read(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        vendor = env.get(VENDOR_ENV)
+        return cls(
+            builder=env.get(BUILDER_ENV) or None,
+            platforms=(env.get(PLATFORMS_ENV) or "").strip() or None,
+            offline=env.get(OFFLINE_ENV, "") not in ("", "0"),
+            vendor=Path(vendor).resolve() if vendor else None,
+            upstream={name: env[var] for name, var in UPSTREAM_ENV.items() if env.get(var)},
+        )
+
+
+def user_cache() -> Path:
+    """The per-user cache outside any checkout, so clones share it: .debs, unpacked tools."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache_home) / "moscow-time"
+
+
+def vendor_dir() -> Path | None:
+    """The air-gapped inputs, if $MOSCOW_TIME_VENDOR names them."""
+    return Settings.read().vendor
