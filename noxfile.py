@@ -9,12 +9,14 @@ Tags: `release` (docs/release.md), `ci` (what .ci/run runs beside DEFAULT).
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from tools import containers
 from tools.checks import deploy_probe, trivy
 from tools.images import pipeline, record
 from tools.images import reproduce as reproducing
@@ -23,6 +25,7 @@ from tools.inputs import locking
 from tools.inputs.vendor import vendor as vendor_inputs
 from tools.model import (
     BUILD_LOCK,
+    DEPLOYED_VARIANT,
     DEV_LOCK,
     KUBERNETES_VERSION,
     LOCK_PYTHON,
@@ -40,7 +43,15 @@ from tools.noxglue import (
     venv_program,
     vulnerability_db_ready,
 )
-from tools.paths import CONTAINERFILES, KUSTOMIZE_BASE, LINT_PATHS, RENDERED_MANIFESTS, SBOM_DIR
+from tools.paths import (
+    CONTAINERFILES,
+    KUSTOMIZE_BASE,
+    LINT_PATHS,
+    RENDERED_MANIFESTS,
+    ROOT,
+    SBOM_DIR,
+    SCREENSHOTS,
+)
 
 nox.needs_version = ">=2025.02.09"
 # uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
@@ -128,8 +139,20 @@ def deploy(session: nox.Session) -> None:
 @user_errors
 def standins(session: nox.Session) -> None:
     """Make missing or outdated stand-in bases from the locked .debs (`-- --no-cache`: all)."""
-    build = build_context(session)
+    build = build_context(session, standins=True)
     pipeline.make_standins(build, build.plan.targets, only_stale=not build.plan.no_cache)
+
+
+@nox.session
+@user_errors
+def up(session: nox.Session) -> None:
+    """Build both images, then run the distroless one in the foreground on 127.0.0.1:5000."""
+    install_locked(session, BUILD_LOCK)
+    context = build_context(session)
+    session.log(pipeline.report(context, pipeline.build_images(context)))
+    command = containers.foreground(VARIANTS[DEPLOYED_VARIANT].tag(), port=5000)
+    session.log(f"serving http://127.0.0.1:5000 ({command[0]} run; Ctrl-C stops it)")
+    session.run(*command, external=True)
 
 
 @nox.session
@@ -196,6 +219,16 @@ def integration(session: nox.Session) -> None:
     install_locked(session, *TEST_LOCKS)
     structure_tests(session)
     session.run("pytest", "-rsP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
+
+
+@nox.session
+def screenshot(session: nox.Session) -> None:
+    """Refresh docs/screenshot.png from the browser test's view of the distroless image."""
+    require_images(session)
+    install_locked(session, *TEST_LOCKS)
+    session.run("pytest", "-q", "tests/integration/test_browser.py")
+    shutil.copy(SCREENSHOTS / "desktop.png", ROOT / "docs" / "screenshot.png")
+    session.log("docs/screenshot.png refreshed: look at it, then commit it")
 
 
 @nox.session

@@ -24,7 +24,7 @@ from tools import loopback
 from tools.builders import engine
 from tools.images import record
 from tools.model import VARIANTS, Variant, host_platform
-from tools.process import BuildError, capture
+from tools.process import BuildError, capture, have
 
 #: Seconds a container may take to answer /healthz natively (arm64 under qemu takes ~14).
 ANSWERS_WITHIN = 30
@@ -145,6 +145,19 @@ def serving(
         container.remove()
 
 
+#: How the docs run an image: read-only, no capabilities, no privilege escalation.
+HARDENED = ("--read-only", "--cap-drop", "ALL", "--security-opt", "no-new-privileges")
+
+
+def foreground(image: str, *, port: int) -> list[str]:
+    """The command that runs an image in the foreground, hardened, on 127.0.0.1:PORT:
+    with Docker if an engine answers, else with podman (whose store buildah builds into)."""
+    runner = "docker" if engine.docker_running() or not have("podman") else "podman"
+    if runner == "docker" and not have("docker"):
+        raise BuildError("neither Docker nor podman is installed: run `bin/setup --for serve`")
+    return [runner, "run", "--rm", "--publish", f"127.0.0.1:{port}:5000", *HARDENED, image]
+
+
 def machine() -> str:
     """This machine, as results are labelled: cores, CPU, kernel, Docker."""
     cpu = "unknown CPU"
@@ -185,7 +198,10 @@ def runnable_images() -> list[Runnable]:
 def why_not_runnable() -> str | None:
     """Why the app images cannot be run with Docker now, and what to do; None if they can."""
     if not engine.docker_running():
-        return "these checks run the images with Docker, and no Docker engine answers"
+        return (
+            "these checks run the images with Docker, and no Docker engine answers: "
+            "`bin/setup` starts one"
+        )
     tags = [variant.tag() for variant in VARIANTS.values()]
     missing = [tag for tag in tags if capture("docker", "images", "-q", tag) == ""]
     if missing:

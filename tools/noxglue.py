@@ -7,6 +7,7 @@ of `tools/` that imports nox; nothing in the package imports it.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from pathlib import Path
@@ -51,11 +52,15 @@ def venv_program(session: nox.Session, name: str) -> str:
         return name
 
 
-def build_context(session: nox.Session, *, reproducible: bool = False) -> Build:
-    """The session's options and the environment, made into one plan, bound to its builder."""
-    plan, builder = make_plan(
-        Options.parse(session.name, session.posargs), Settings.read(), reproducible=reproducible
-    )
+def build_context(
+    session: nox.Session, *, reproducible: bool = False, standins: bool = False
+) -> Build:
+    """The session's options and the environment, made into one plan, bound to its builder
+    (`standins`: a plan on the stand-in bases, whatever a registry would answer)."""
+    options = Options.parse(session.name, session.posargs)
+    if standins:
+        options = dataclasses.replace(options, offline=True)
+    plan, builder = make_plan(options, Settings.read(), reproducible=reproducible)
     if message := builders.warning(builder):
         session.warn(message)
     return Build(plan, builder, python=venv_program(session, "python"))

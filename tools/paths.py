@@ -47,5 +47,5 @@ RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
 RELEASE_DIR = BUILD / "release"
 #: Where `nox -s keygen` puts the signing key pair unless told otherwise.
 DEFAULT_KEY_PREFIX = BUILD / "keys" / "cosign"
-#: What the browser test sees (docs/screenshot.png is a copy made on purpose, not by a test)..
+#: What the browser test sees; `nox -s screenshot` copies desktop.png into docs/..
 SCREENSHOTS = BUILD / "screenshots"

@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -44,6 +45,11 @@ def run_shown(
     merged = None if env is None else os.environ | dict(env)
     if subprocess.run(args, env=merged, cwd=cwd, check=False).returncode not in success_codes:
         raise BuildError(f"`{' '.join(args[:2])}` failed: its output is above")
+
+
+def say(message: str) -> None:
+    """A line of the tooling's progress, beside the commands' own output."""
+    print(f"moscow-time: {message}", file=sys.stderr, flush=True)
 
 
 def have(program: str) -> bool:

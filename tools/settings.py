@@ -35,7 +35,9 @@ class Settings:
 
     builder: str | None = None
     platforms: str | None = None
-    offline: bool = False
+    #: True: the stand-ins; False: the upstream bases, or fail; None: the upstream
+    #: bases if a registry answers, else the stand-ins.
+    offline: bool | None = None
     vendor: Path | None = None
     #: Base name → the upstream reference to use instead of the model's.
     upstream: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -47,7 +49,7 @@ class Settings:
         return cls(
             builder=env.get(BUILDER_ENV) or None,
             platforms=(env.get(PLATFORMS_ENV) or "").strip() or None,
-            offline=env.get(OFFLINE_ENV, "") not in ("", "0"),
+            offline=None if env.get(OFFLINE_ENV, "") == "" else env[OFFLINE_ENV] != "0",
             vendor=Path(vendor).resolve() if vendor else None,
             upstream={name: env[var] for name, var in UPSTREAM_ENV.items() if env.get(var)},
         )

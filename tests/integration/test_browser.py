@@ -5,7 +5,6 @@ Debian's Chromium, driven by Playwright; no browser is ever downloaded.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tools.paths import ROOT
+from tools.paths import SCREENSHOTS
 
 from .conftest import Container, Runner
 
@@ -23,7 +22,7 @@ if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
 CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "build" / "screenshots"
+SHOTS = SCREENSHOTS
 # Flags for a sandboxed CI machine with no network beyond the registries.
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -64,7 +63,7 @@ def served(start: Runner) -> Container:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
+        pytest.skip(f"{CHROMIUM} is missing: run `bin/setup` (it installs chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -112,8 +111,8 @@ def test_page_in_a_real_browser(served: Container, browser: Browser) -> None:
     assert apart(shown_seconds(later), moscow_now_seconds()) <= 2
 
     SHOTS.mkdir(parents=True, exist_ok=True)
+    # Into build/ only: docs/screenshot.png is refreshed on purpose (`nox -s screenshot`).
     page.screenshot(path=str(SHOTS / "desktop.png"))
-    shutil.copy(SHOTS / "desktop.png", ROOT / "docs" / "screenshot.png")
 
     # Phone width: nothing overflows sideways and the clock is fully visible.
     page.set_viewport_size({"width": 360, "height": 740})

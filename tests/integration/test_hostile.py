@@ -53,9 +53,7 @@ def test_it_starts_and_serves_in_48_megabytes(start: Runner) -> None:
     assert container.inspect()["State"]["OOMKilled"] is False
 
 
-@pytest.mark.skipif(
-    shutil.which("wrk") is None, reason="wrk is not installed (.ci/run installs it)"
-)
+@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed: run `bin/setup`")
 def test_the_benchmarks_load_writes_almost_nothing_to_the_log(start: Runner) -> None:
     container = start()
     before = len(container.logs().splitlines())

@@ -55,7 +55,7 @@ def test_offline_plans_name_each_platforms_stand_ins_and_online_ones_the_upstrea
     offline, _ = planning.make_plan(Options(platform="all"), Settings(offline=True))
     assert offline.base(OTHER, "slim") == BASES["slim"].standin_for(OTHER)
     pinned = "docker.io/library/python:3.13-slim-trixie@sha256:" + "1" * 64
-    online, _ = planning.make_plan(Options(), Settings(upstream={"slim": pinned}))
+    online, _ = planning.make_plan(Options(), Settings(offline=False, upstream={"slim": pinned}))
     assert online.base(HOST, "slim") == pinned
     assert online.base(HOST, "distroless") == BASES["distroless"].upstream
 
@@ -122,3 +122,42 @@ def test_no_record_says_to_build_first(tmp_path: Path) -> None:
     assert record.read(tmp_path / "none.json") is None
     with pytest.raises(BuildError, match="run `nox -s build` first"):
         record.require(tmp_path / "none.json")
+
+
+@pytest.mark.parametrize(("pullable", "offline"), [(True, False), (False, True)])
+def test_with_nothing_said_the_plan_takes_the_stand_ins_when_no_registry_answers(
+    buildah: list[str | None],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    pullable: bool,
+    offline: bool,
+) -> None:
+    monkeypatch.setattr(Buildah, "image_id", lambda self, image: None)
+    monkeypatch.setattr(Buildah, "pull", lambda self, run, image: pullable)
+    plan, _ = planning.make_plan(Options(), Settings())
+    assert plan.offline is offline
+    said = capsys.readouterr().err
+    assert ("no registry answers" in said) is offline
+    if offline:
+        assert said.count("\n") == 1, "one line"
+        assert "MOSCOW_TIME_OFFLINE=0" in said
+
+
+def test_offline_in_the_environment_is_one_zero_or_unset() -> None:
+    assert Settings.read({"MOSCOW_TIME_OFFLINE": "1"}).offline is True
+    assert Settings.read({"MOSCOW_TIME_OFFLINE": "0"}).offline is False
+    assert Settings.read({}).offline is None
+
+
+def test_only_the_record_module_opens_the_build_record() -> None:
+    """Every reader goes through BuildRecord: no other module names the file."""
+    root = Path(__file__).resolve().parents[2]
+    owners = {root / "tools" / "images" / "record.py", root / "tools" / "paths.py"}
+    readers = [
+        path.relative_to(root)
+        for path in [*root.glob("tools/**/*.py"), *root.glob("tests/**/*.py"), root / "noxfile.py"]
+        if path not in owners
+        and path != Path(__file__).resolve()
+        and ("BUILD_RECORD" in path.read_text() or 'images.json")' in path.read_text())
+    ]
+    assert readers == []

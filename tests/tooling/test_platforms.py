@@ -42,11 +42,12 @@ def test_emulation_is_checked_only_for_foreign_platforms(
     assert platforms.missing_emulation([HOST]) is None
     message = platforms.missing_emulation([HOST, OTHER])
     assert message is not None
-    assert "mount -t binfmt_misc" in message
+    assert "bin/setup --for test" in message
     (tmp_path / "status").write_text("enabled\n")
     message = platforms.missing_emulation([HOST, OTHER])
     assert message is not None
-    assert "qemu-user-static" in message
+    assert "bin/setup --for test" in message
+    assert "registers" in message
     assert OTHER.name in message
     (tmp_path / f"qemu-{OTHER.machine}").write_text("enabled\n")
     assert platforms.missing_emulation([HOST, OTHER]) is None

@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = QUICK if args.quick else FULL
     for tool in ("docker", "wrk"):
         if not shutil.which(tool):
-            raise SystemExit(f"bench: {tool} is not installed (apt-get install {tool})")
+            raise SystemExit(f"bench: {tool} is not installed: run `bin/setup`")
     built = build_record.require()
     bases = {image.variant: image.base for image in built.host_images}
     OUT.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,7 @@ class Builder(abc.ABC):
     def pull(self, run: Runner, image: str) -> bool:
         try:
             run(self.name, "pull", image)
-        except Exception:  # nox raises its own error type for a failed command
+        except BuildError:
             return False
         return True
 

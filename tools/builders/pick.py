@@ -35,11 +35,13 @@ def pick_builder(requested: str | None, *, reproducible: bool = False) -> Builde
         if name not in BUILDERS:
             raise BuildError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")
         if not have(name):
-            raise BuildError(f"builder {name!r} is not installed")
+            raise BuildError(
+                f"builder {name!r} is not installed: `bin/setup` installs buildah and podman"
+            )
     else:
         usable = [n for n in BUILDERS if have(n) and (n != "docker" or engine.docker_running())]
         if not usable:
-            raise BuildError("no container builder found: install buildah, podman or docker")
+            raise BuildError("no container builder found: `bin/setup` installs buildah")
         name = usable[0]
     builder = named_builder(name)
     if reproducible and (reason := builder.why_not_reproducible):

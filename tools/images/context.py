@@ -8,17 +8,11 @@ Nothing below it chooses a builder, a platform or a base again.
 from __future__ import annotations
 
 import dataclasses
-import sys
 from collections.abc import Callable
 
 from tools.builders import Builder
 from tools.images.plan import BuildPlan
-from tools.process import Runner, run_shown
-
-
-def say(message: str) -> None:
-    """A line of the build's progress, beside the commands' own output."""
-    print(f"moscow-time: {message}", file=sys.stderr, flush=True)
+from tools.process import Runner, run_shown, say
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,8 +17,13 @@ from tools import builders
 from tools.images import platforms
 from tools.images.options import Options
 from tools.model import BASES, PLATFORMS, Platform, host_platform
-from tools.process import BuildError, git_revision, rfc3339, source_date_epoch
-from tools.settings import Settings
+from tools.process import BuildError, capture, git_revision, rfc3339, say, source_date_epoch
+from tools.settings import OFFLINE_ENV, Settings
+
+
+def quiet(*args: str, **_: object) -> None:
+    """A runner that shows nothing: a failed pull is an answer here, not an error to show."""
+    capture(*args)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,6 +95,22 @@ def base_references(
     }
 
 
+def upstream_unreachable(
+    builder: builders.Builder, chosen: list[Platform], upstream: Mapping[str, str]
+) -> bool:
+    """True, said in one line, if an upstream base is neither in the builder's store nor
+    pullable: the plan then takes the stand-ins made from Debian packages."""
+    references = base_references(chosen, offline=False, upstream=upstream)
+    for ref in sorted({ref for refs in references.values() for ref in refs.values()}):
+        if builder.image_id(ref) is None and not builder.pull(quiet, ref):
+            say(
+                f"no registry answers for {ref}: building on the stand-in bases, made from "
+                f"Debian packages ({OFFLINE_ENV}=0 insists on the upstream bases)"
+            )
+            return True
+    return False
+
+
 def make_plan(
     options: Options, settings: Settings, *, reproducible: bool = False
 ) -> tuple[BuildPlan, builders.Builder]:
@@ -109,6 +130,8 @@ def make_plan(
     if problem := platforms.missing_emulation(chosen):
         raise BuildError(problem)
     offline = options.offline or settings.offline
+    if offline is None:
+        offline = upstream_unreachable(builder, chosen, settings.upstream)
     plan = BuildPlan(
         builder=builder.name,
         platforms=tuple(each.name for each in chosen),

@@ -42,14 +42,14 @@ def missing_emulation(platforms: Sequence[Platform]) -> str | None:
     if not (BINFMT / "status").exists():
         return (
             f"building {', '.join(each.name for each in foreign)} runs its binaries under "
-            f"qemu, and {BINFMT} is not mounted: `mount -t binfmt_misc binfmt_misc {BINFMT}`"
+            f"qemu, and {BINFMT} is not mounted: run `bin/setup --for test`, which mounts it "
+            "and registers qemu"
         )
     unregistered = [each for each in foreign if not (BINFMT / f"qemu-{each.machine}").exists()]
     if unregistered:
         return (
             f"no qemu emulator is registered for {', '.join(e.name for e in unregistered)}: "
-            "install qemu (Debian 12: qemu-user-static; 13: qemu-user qemu-user-binfmt), then "
-            f"register it: grep -v '^#' /usr/lib/binfmt.d/qemu-{unregistered[0].machine}.conf "
-            f"> {BINFMT}/register"
+            "run `bin/setup --for test`, which installs qemu and registers it from Debian's "
+            f"binfmt.d line (/usr/lib/binfmt.d/qemu-{unregistered[0].machine}.conf)"
         )
     return None

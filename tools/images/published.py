@@ -110,7 +110,7 @@ def why_incomparable(
 
 def rebuilt(published: Publication, worktree: Path) -> Publication:
     """What a rebuild in a worktree of the published commit would publish."""
-    built = build_record.require(worktree / "build" / "images.json")
+    built = build_record.require(build_record.in_checkout(worktree))
     lock = (worktree / "build" / "bases.lock").read_text()
     return publication(built, lock, published.standins_session)
 

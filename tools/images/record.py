@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.images.plan import BuildPlan
-from tools.paths import BUILD_RECORD
+from tools.paths import BUILD_RECORD, ROOT
 from tools.process import BuildError
 
 #: 2: the plan, and every platform's images in one list. 1 (no "schema" key): what
@@ -138,6 +138,11 @@ def from_schema_1(data: Mapping[str, Any]) -> BuildRecord:
         indexes=tuple(Index(**i) for i in data.get("indexes", [])),
         schema=1,
     )
+
+
+def in_checkout(root: Path) -> Path:
+    """Where the build record is in another checkout (a worktree of a published commit)."""
+    return root / BUILD_RECORD.relative_to(ROOT)
 
 
 def write(record: BuildRecord, path: Path = BUILD_RECORD) -> None:

@@ -101,9 +101,11 @@ def require_mmdebstrap(platform: Platform) -> None:
     needed = [("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils")]
     # mmdebstrap asks arch-test whether a foreign architecture's binaries run.
     needed += [("arch-test", "arch-test")] if platform != host_platform() else []
+    # arch-test comes with the arm64 work: `bin/setup --for test`.
+    setup = "bin/setup" if platform == host_platform() else "bin/setup --for test"
     for program, package in needed:
         if not have(program):
-            raise BuildError(f"{program} is not installed (apt-get install {package})")
+            raise BuildError(f"{program} is not installed ({package}): run `{setup}`")
 
 
 def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> Path:

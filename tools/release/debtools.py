@@ -48,7 +48,7 @@ class DebianTool:
         if shutil.which("mmdebstrap") is None:
             raise BuildError(
                 f"{self.package} comes from Debian {SUITE} through mmdebstrap, which is not "
-                "installed: apt-get install mmdebstrap"
+                "installed: run `bin/setup`"
             )
         self.root.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=f"{self.package}-", dir=self.root.parent))

@@ -83,9 +83,7 @@ class KubePlay:
 
     def __init__(self, manifests: Path, workdir: Path, repository: Repository) -> None:
         if shutil.which("podman") is None or shutil.which("catatonit") is None:
-            raise BuildError(
-                "kube play needs podman and catatonit: apt-get install podman catatonit"
-            )
+            raise BuildError("kube play needs podman and catatonit: run `bin/setup`")
         self.manifests, self.workdir = manifests, workdir
         workdir.mkdir(parents=True, exist_ok=True)
         (workdir / "containers.conf").write_text(CONTAINERS_CONF)

@@ -40,7 +40,7 @@ def config(port: int, storage: Path) -> dict[str, object]:
 def command(port: int, storage: Path) -> list[str]:
     """The registry's command line; writes its config beside its storage."""
     if shutil.which(PROGRAM) is None:
-        raise BuildError(f"no {PROGRAM}: apt-get install docker-registry (CNCF Distribution)")
+        raise BuildError(f"no {PROGRAM} (docker-registry, CNCF Distribution): run `bin/setup`")
     storage.mkdir(parents=True, exist_ok=True)
     config_file = storage.parent / f"{storage.name}.yml"
     config_file.write_text(yaml.safe_dump(config(port, storage)))

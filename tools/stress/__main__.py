@@ -30,7 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     for tool in ("docker", "wrk"):
         if not shutil.which(tool):
-            raise SystemExit(f"stress: {tool} is not installed (apt-get install {tool})")
+            raise SystemExit(f"stress: {tool} is not installed: run `bin/setup`")
     size = QUICK if args.quick else FULL
     images = args.image or [variant.tag() for variant in VARIANTS.values()]
     # Quick mode (CI) leaves out the 30 s starved-CPU run: the integration
