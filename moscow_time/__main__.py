@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 
 from moscow_time.app import create_app
 from moscow_time.limits import quiet_waitress_queue
-from moscow_time.server import REQUEST_DEADLINE, Server
+from moscow_time.server import REQUEST_DEADLINE, RESPONSE_DEADLINE, Server
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 5000
@@ -83,6 +83,13 @@ def parse_args(argv: Sequence[str] | None, environ: Mapping[str, str]) -> argpar
         help="seconds a connection gets to send a complete request "
         "(env REQUEST_DEADLINE, default %(default)s)",
     )
+    parser.add_argument(
+        "--response-deadline",
+        type=seconds,
+        default=environ.get("RESPONSE_DEADLINE", str(RESPONSE_DEADLINE)),
+        help="seconds a pending response may send nothing before its connection is closed "
+        "(env RESPONSE_DEADLINE, default %(default)s)",
+    )
     return parser.parse_args(argv)
 
 
@@ -106,6 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port=args.port,
             threads=args.threads,
             request_deadline=args.request_deadline,
+            response_deadline=args.response_deadline,
         )
     except (OSError, ValueError) as error:
         # A busy port or an unresolvable host: one clear line, no traceback.

@@ -31,6 +31,9 @@ DRAIN_SECONDS = 1.5
 #: A connection must deliver a complete request this many seconds after it
 #: was accepted or got its last response, or it is closed (moscow_time/limits.py).
 REQUEST_DEADLINE = 10.0
+#: A pending response that sends nothing for this many seconds (its client reads
+#: nothing) is closed. A phone on a 2G line reads a page of ours in about 2 s.
+RESPONSE_DEADLINE = 30.0
 #: Connections held at once; past this, the longest-waiting one is evicted.
 #: 1,000 trickling half-open connections are the stress test's attack.
 MAX_CONNECTIONS = 1000
@@ -83,6 +86,7 @@ class Server:
         port: int,
         threads: int,
         request_deadline: float = REQUEST_DEADLINE,
+        response_deadline: float = RESPONSE_DEADLINE,
         max_connections: int = MAX_CONNECTIONS,
     ) -> None:
         with warnings.catch_warnings():
@@ -107,6 +111,7 @@ class Server:
             adj=adj,
             sockinfo=adj.listen[0],
             request_deadline=request_deadline,
+            response_deadline=response_deadline,
             max_connections=max_connections,
         )
         self._stop_requested = False

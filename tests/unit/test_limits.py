@@ -18,7 +18,7 @@ import pytest
 from waitress.channel import HTTPChannel
 
 from moscow_time import create_app
-from moscow_time.limits import quiet_waitress_queue
+from moscow_time.limits import STALLED_AFTER, quiet_waitress_queue
 from moscow_time.logs import RateLimitedReport
 from moscow_time.server import Server
 from tools.loopback import get
@@ -28,14 +28,15 @@ LIMIT = 20
 
 
 @contextlib.contextmanager
-def serving(*, deadline: float, limit: int) -> Iterator[Server]:
-    """A server in this process with that request deadline and connection limit."""
+def serving(*, deadline: float, limit: int, response_deadline: float = 60.0) -> Iterator[Server]:
+    """A server in this process with those deadlines and that connection limit."""
     served = Server(
         create_app(),
         host="127.0.0.1",
         port=0,
         threads=2,
         request_deadline=deadline,
+        response_deadline=response_deadline,
         max_connections=limit,
     )
     thread = threading.Thread(target=served.serve_forever, daemon=True)
@@ -61,6 +62,31 @@ def half_open(port: int, count: int) -> list[socket.socket]:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         sockets.append(sock)
     return sockets
+
+
+def small_send_buffers(server: Server) -> None:
+    """Accepted sockets inherit the listener's send buffer: a small one makes a reader
+    that reads nothing stall the server's output after a few pages, not a few megabytes."""
+    server._server.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+
+
+def stalled_readers(port: int, count: int, requests: int = 200) -> list[socket.socket]:
+    """Connections that ask for many pages at once and never read: a small receive
+    buffer, set before connecting, keeps the server's output pending."""
+    sockets = []
+    for _ in range(count):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.settimeout(5)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n" * requests)
+        sockets.append(sock)
+    return sockets
+
+
+def open_channels(server: Server) -> int:
+    """Connections the server holds (private: the test looks inside its own server)."""
+    return len(server._server.active_channels)
 
 
 def closed_by_server(sock: socket.socket) -> bool:
@@ -110,6 +136,48 @@ def test_a_new_client_is_served_at_once_when_the_limit_is_full_of_half_open_requ
             assert sum(closed_by_server(s) for s in attackers[:LIMIT]) >= LIMIT
         finally:
             for sock in attackers:
+                sock.close()
+
+
+def test_a_stalled_reader_is_closed_at_the_response_deadline_while_others_are_served() -> None:
+    with serving(deadline=60, limit=LIMIT, response_deadline=DEADLINE) as server:
+        small_send_buffers(server)
+        port = server.address[1]
+        readers = stalled_readers(port, 3)
+        try:
+            time.sleep(0.5)
+            assert open_channels(server) == 3, "the readers are connected, their output pending"
+            assert all(c.stalled_for(time.time()) > 0 for c in server._server.channels())
+            started = time.monotonic()
+            while open_channels(server) and time.monotonic() - started < DEADLINE + 4:
+                assert healthz_seconds(port) < 1
+                time.sleep(0.2)
+            assert open_channels(server) == 0, "a stalled reader outlived the response deadline"
+            assert time.monotonic() - started >= DEADLINE / 2, "closed before any deadline"
+        finally:
+            for sock in readers:
+                sock.close()
+
+
+def test_stalled_readers_make_room_for_a_new_client_at_the_limit() -> None:
+    # Long deadlines: only eviction can make room in time.
+    with serving(deadline=60, limit=LIMIT, response_deadline=60) as server:
+        small_send_buffers(server)
+        port = server.address[1]
+        readers = stalled_readers(port, LIMIT)
+        try:
+            started = time.monotonic()  # every reader's output pending, and stalled
+            while (
+                time.monotonic() - started < 15
+                and len(server._server.stalled(time.time(), STALLED_AFTER)) < LIMIT
+            ):
+                time.sleep(0.2)
+            assert open_channels(server) == LIMIT
+            assert healthz_seconds(port) < 2
+            time.sleep(0.5)
+            assert open_channels(server) <= LIMIT, "the new client evicted a stalled reader"
+        finally:
+            for sock in readers:
                 sock.close()
 
 
