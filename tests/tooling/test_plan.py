@@ -161,3 +161,24 @@ def test_only_the_record_module_opens_the_build_record() -> None:
         and ("BUILD_RECORD" in path.read_text() or 'images.json")' in path.read_text())
     ]
     assert readers == []
+
+
+def test_a_record_from_before_arm64_names_the_build_machines_platform() -> None:
+    """As ab94275 wrote it, which `nox -s rebuild-published` reads back."""
+    image = {"variant": "slim", "tags": ["moscow-time:slim"], "base": "b", "image_id": "sha256:1"}
+    old = {
+        "builder": "buildah",
+        "builder_version": "buildah version 1.28.2",
+        "reproducible": True,
+        "source_date_epoch": 1795792390,
+        "revision": "ab9427534b64e5580b72e1be39e63aa7ed7d9db7",
+        "tree_clean": True,
+        "offline": True,
+        "arch": "x86_64",
+        "images": [image],
+    }
+    found = BuildRecord.from_json(old)
+    assert found.schema == 1
+    assert [(b.platform, b.tag) for b in found.host_images] == [
+        ("linux/amd64", "moscow-time:slim")
+    ]

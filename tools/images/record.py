@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.images.plan import BuildPlan
+from tools.model import PLATFORMS
 from tools.paths import BUILD_RECORD, ROOT
 from tools.process import BuildError
 
@@ -117,8 +118,12 @@ class BuildRecord:
 
 
 def from_schema_1(data: Mapping[str, Any]) -> BuildRecord:
-    """A record as commits before the plan wrote it: no plan, so the bases are unknown."""
-    images = tuple(Built(**b) for b in [*data["images"], *data.get("other_platforms", [])])
+    """A record as commits before the plan wrote it: no plan, so the bases are unknown;
+    before arm64 came, its images named no platform: the build machine's (`arch`)."""
+    machine = str(data["arch"])
+    host = next((p.name for p in PLATFORMS.values() if p.machine == machine), f"linux/{machine}")
+    listed = [*data["images"], *data.get("other_platforms", [])]
+    images = tuple(Built(**{"platform": host, **b}) for b in listed)
     platforms = tuple(dict.fromkeys(b.platform for b in images))
     plan = BuildPlan(
         builder=str(data["builder"]),
