@@ -27,6 +27,8 @@ from tools.noxglue import build_context, install_locked, release_tool, require_i
 nox.needs_version = ">=2025.02.09"
 # uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
 nox.options.default_venv_backend = "uv|venv"
+# uv trusts the system's certificates, as Debian's pip does (a proxy's CA in ca-certificates).
+os.environ.setdefault("UV_SYSTEM_CERTS", "1")
 nox.options.error_on_missing_interpreters = True
 #: What `nox` runs, in order: the README's test command.
 DEFAULT = [
