@@ -73,6 +73,13 @@ class DeadlineChannel(HTTPChannel):
             self.progressed_at = time.time()
         return sent
 
+    def handle_close(self) -> None:
+        """Close after reading what the client already sent: closing a socket with unread
+        input sends a reset, and a reset discards the client's unread answer (a 431 for
+        oversized headers was lost so whenever no proxy stood in between)."""
+        discard_unread(self.socket)
+        super().handle_close()
+
     def stalled_for(self, now: float) -> float:
         """Seconds the pending response has sent nothing; 0 if none is pending."""
         return now - self.progressed_at if self.total_outbufs_len else 0.0
@@ -172,6 +179,20 @@ class GuardedServer(TcpWSGIServer):
                 break
             accepted += 1
         return accepted
+
+
+#: The most input read and thrown away before a close: a client still sending gets its reset.
+DISCARD_AT_CLOSE = 256 * 1024
+
+
+def discard_unread(sock: Any) -> None:
+    """Read and drop what is waiting in a non-blocking socket, up to DISCARD_AT_CLOSE bytes."""
+    discarded = 0
+    try:
+        while discarded < DISCARD_AT_CLOSE and (chunk := sock.recv(64 * 1024)):
+            discarded += len(chunk)
+    except (OSError, AttributeError):  # nothing more now, or the socket is already gone
+        return
 
 
 def close_now(channel: DeadlineChannel) -> None:

@@ -242,3 +242,17 @@ def test_workers_leave_sending_to_the_io_thread(
         assert get(f"http://127.0.0.1:{server.address[1]}/api/time")[0] == 200
     assert senders, "the responses were sent"
     assert not [name for name in senders if name.startswith("waitress-")], senders
+
+
+def test_an_error_answer_reaches_a_client_whose_request_was_not_read_to_the_end(
+    server: Server,
+) -> None:
+    """Closing with unread input sends a reset, which would discard the 431 (no proxy here)."""
+    oversized = b"GET / HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 20_000 + b"\r\n\r\n"
+    for _ in range(10):
+        with socket.create_connection(("127.0.0.1", server.address[1]), timeout=5) as client:
+            client.sendall(oversized)
+            reply = b""
+            while chunk := client.recv(65536):
+                reply += chunk
+        assert reply.startswith(b"HTTP/1.0 431 ")
