@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from tools.images import appimages, standins
 from tools.images.context import Build
+from tools.images.plan import unavailable
 from tools.images.record import BuildRecord, write
 from tools.inputs.wheelhouse import download_wheelhouse
 from tools.model import SUITE, VARIANTS, Platform
@@ -56,21 +57,11 @@ def standins_twice(
     return first, standins.standin_ids(build.builder, platforms)
 
 
-def unpullable(build: Build) -> list[str]:
-    """The plan's upstream bases that are neither in the builder's store nor pullable."""
-    references = sorted({ref for refs in build.plan.bases.values() for ref in refs.values()})
-    return [
-        ref
-        for ref in references
-        if build.builder.image_id(ref) is None and not build.builder.pull(build.run, ref)
-    ]
-
-
 def prepare_bases(build: Build) -> None:
     """Every base the plan names, made (stand-ins) or pulled (upstream) if it is missing."""
     if build.plan.offline:
         make_standins(build, build.plan.targets, only_stale=True)
-    elif missing := unpullable(build):
+    elif missing := list(unavailable(build.builder, build.plan.bases, build.run)):
         raise BuildError(
             f"cannot pull {', '.join(missing)}. Without a registry, build on stand-ins "
             f"made from Debian packages: {OFFLINE_ENV}=1 nox -s build"

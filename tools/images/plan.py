@@ -10,14 +10,22 @@ plan again from that record (`BuildPlan.from_json`).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from tools import builders
 from tools.images import platforms
 from tools.images.options import Options
 from tools.model import BASES, PLATFORMS, Platform, host_platform
-from tools.process import BuildError, capture, git_revision, rfc3339, say, source_date_epoch
+from tools.process import (
+    BuildError,
+    Runner,
+    capture,
+    git_revision,
+    rfc3339,
+    say,
+    source_date_epoch,
+)
 from tools.settings import OFFLINE_ENV, Settings
 
 
@@ -95,20 +103,29 @@ def base_references(
     }
 
 
+def unavailable(
+    builder: builders.Builder, bases: Mapping[str, Mapping[str, str]], run: Runner
+) -> Iterator[str]:
+    """Each base image, once, that is neither in the builder's store nor pullable (lazily:
+    a caller may stop at the first)."""
+    for ref in sorted({ref for refs in bases.values() for ref in refs.values()}):
+        if builder.image_id(ref) is None and not builder.pull(run, ref):
+            yield ref
+
+
 def upstream_unreachable(
     builder: builders.Builder, chosen: list[Platform], upstream: Mapping[str, str]
 ) -> bool:
     """True, said in one line, if an upstream base is neither in the builder's store nor
     pullable: the plan then takes the stand-ins made from Debian packages."""
     references = base_references(chosen, offline=False, upstream=upstream)
-    for ref in sorted({ref for refs in references.values() for ref in refs.values()}):
-        if builder.image_id(ref) is None and not builder.pull(quiet, ref):
-            say(
-                f"no registry answers for {ref}: building on the stand-in bases, made from "
-                f"Debian packages ({OFFLINE_ENV}=0 insists on the upstream bases)"
-            )
-            return True
-    return False
+    missing = next(unavailable(builder, references, quiet), None)
+    if missing is not None:
+        say(
+            f"no registry answers for {missing}: building on the stand-in bases, made from "
+            f"Debian packages ({OFFLINE_ENV}=0 insists on the upstream bases)"
+        )
+    return missing is not None
 
 
 def make_plan(
