@@ -39,6 +39,11 @@ class Watch:
         return self.percentile(0.99)
 
 
+def ms(seconds: float | None) -> str:
+    """A latency the watching client measured, as the tables show it."""
+    return "-" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
 @contextlib.contextmanager
 def watched(port: int, *, every: float = 0.1) -> Iterator[Watch]:
     """A normal client asking /healthz every `every` seconds while the block runs."""

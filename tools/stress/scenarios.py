@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from tools.containers import serving
 from tools.process import BuildError, capture
 from tools.stress import attacks
-from tools.stress.attacks import Watch, watched
+from tools.stress.attacks import Watch, ms, watched
 from tools.wrk import wrk
 
 
@@ -44,9 +44,6 @@ class Row:
     note: str = ""
 
     def cells(self) -> list[str]:
-        def ms(value: float | None) -> str:
-            return "-" if value is None else f"{value * 1000:.0f} ms"
-
         return [
             self.attack,
             self.size,

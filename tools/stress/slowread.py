@@ -24,7 +24,7 @@ from pathlib import Path
 from tools.containers import HARDENED, serving
 from tools.loopback import free_port, wait_for
 from tools.process import BuildError
-from tools.stress.attacks import Watch, watched
+from tools.stress.attacks import Watch, ms, watched
 
 #: slowhttptest's options per mode; the URL, count, rate and length are added.
 MODES = {
@@ -66,9 +66,6 @@ class Outcome:
     peak_connected: int = 0
 
     def cells(self) -> list[str]:
-        def ms(value: float | None) -> str:
-            return "-" if value is None else f"{value * 1000:.0f} ms"
-
         asked = len(self.watch.latencies) + self.watch.errors
         return [
             self.target,
