@@ -38,8 +38,9 @@ RUN ["python3", "/opt/moscow-time/image/export_stdlib.py", "/tmp/runtime-python"
 
 # ---- builder: install the lock into /opt/moscow-time, offline -------------
 FROM --platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS builder
-# Every file's date is the last commit's (nox -s build passes it). Declared
-# first, it keys the layer cache, so no cached layer keeps an older date.
+# Every file's date: a constant that nox -s build passes, so that a layer
+# depends on its inputs only (tools/images/identity.py). Declared first, it
+# keys the layer cache: no layer cached at another epoch is reused.
 ARG SOURCE_DATE_EPOCH
 ARG PYTHON_VERSION
 # Bytecode must not depend on hash randomisation (set constants).
@@ -127,8 +128,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # Python is PID 1 and handles SIGTERM itself (moscow_time/server.py).
 ENTRYPOINT ["/usr/local/bin/python3", "-m", "moscow_time"]
 
-# Labels last: the revision changes with every commit and would otherwise
-# invalidate the layers above. nox -s build supplies these build args, and
+# Labels last: the revision (the last commit that changed an input) would
+# otherwise invalidate the layers above. nox -s build supplies these build args, and
 # the dynamic ones again as --label (buildah's cache ignores a changed arg).
 ARG VERSION=dev
 ARG REVISION=unknown

@@ -61,13 +61,6 @@ def succeeds(*args: str) -> bool:
     return subprocess.run(args, capture_output=True, check=False).returncode == 0
 
 
-def source_date_epoch() -> int:
-    """The one source of time: the last commit's, unless SOURCE_DATE_EPOCH is set."""
-    if value := os.environ.get("SOURCE_DATE_EPOCH"):
-        return int(value)
-    return int(git("log", "-1", "--format=%ct"))
-
-
 def rfc3339(epoch: int) -> str:
     return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from tools import loopback
+from tools.images.identity import IMAGE_EPOCH, IMAGE_INPUTS
 
 from .conftest import Container, Runner, docker
 
@@ -203,21 +204,19 @@ def test_app_bytecode_is_precompiled(exported: list[tarfile.TarInfo]) -> None:
     assert any(n.startswith("opt/moscow-time/lib/flask/__pycache__/") for n in names)
 
 
-def test_labels_are_present_and_name_this_commit(image: str) -> None:
+def test_labels_name_the_commit_of_the_inputs_and_the_constant_epoch(image: str) -> None:
     labels = json.loads(docker("image", "inspect", image))[0]["Config"]["Labels"]
-    head = subprocess.run(
-        ["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+    last_input_change = subprocess.run(
+        ["git", "log", "-1", "--format=%H", "HEAD", "--", *IMAGE_INPUTS],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.strip()
-    assert labels["org.opencontainers.image.revision"] == head
+    assert labels["org.opencontainers.image.revision"] == last_input_change
     for key in ("title", "description", "source", "version", "created", "base.name"):
         assert labels[f"org.opencontainers.image.{key}"], key
     created = datetime.fromisoformat(labels["org.opencontainers.image.created"])
-    commit_time = int(
-        subprocess.run(
-            ["git", "log", "-1", "--format=%ct"], capture_output=True, text=True, check=True
-        ).stdout
-    )
-    assert created.timestamp() == commit_time
+    assert created.timestamp() == IMAGE_EPOCH
 
 
 def test_bytecode_is_unchecked_hash_for_the_app_its_libraries_and_the_stdlib(

@@ -14,7 +14,20 @@ from tools.images import standins as bases
 from tools.images.context import Build
 from tools.images.plan import BuildPlan, base_references
 from tools.inputs import wheelhouse
-from tools.model import BASES, PLATFORMS, PYTHON_VERSION, SUITE, VARIANTS, VERSION, host_platform
+from tools.inputs.aptlock import Lock
+from tools.model import (
+    BASES,
+    CREATED_LABEL,
+    PLATFORMS,
+    PYTHON_VERSION,
+    SUITE,
+    VARIANTS,
+    VERSION,
+    Base,
+    Platform,
+    host_platform,
+)
+from tools.process import BuildError, rfc3339
 
 AMD64, ARM64 = PLATFORMS["linux/amd64"], PLATFORMS["linux/arm64"]
 OTHER = ARM64 if host_platform() != ARM64 else AMD64
@@ -84,24 +97,42 @@ def test_the_distroless_stand_in_takes_exactly_upstreams_package_list() -> None:
     assert "./var/lib/dpkg/status" in recipe.leftovers
 
 
-def test_a_stand_in_made_for_another_commit_is_stale(monkeypatch: pytest.MonkeyPatch) -> None:
-    current = {
-        name: base.expected_labels("2026-11-27T05:51:51Z", AMD64) for name, base in BASES.items()
-    }
-    arm = {
-        name: base.expected_labels("2026-11-27T05:51:51Z", ARM64) for name, base in BASES.items()
-    }
+def made(base: Base, platform: Platform, lock_of: Platform | None = None) -> dict[str, str]:
+    """The labels a stand-in made now from this checkout has (from another platform's lock)."""
+    created = rfc3339(bases.standin_epoch(base, platform))
+    return base.expected_labels(created, lock_of or platform)
+
+
+def test_a_stand_in_is_stale_unless_dated_by_its_lock_and_made_from_its_recipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     labels = {
-        BASES["slim"].standin: current["slim"],
+        BASES["slim"].standin: made(BASES["slim"], AMD64),
         BASES["distroless"].standin: {},
-        BASES["slim"].standin_for(ARM64): arm["slim"],
-        BASES["distroless"].standin_for(ARM64): current["distroless"],
+        BASES["slim"].standin_for(ARM64): made(BASES["slim"], ARM64)
+        | {CREATED_LABEL: "2026-11-27T05:51:51Z"},
+        BASES["distroless"].standin_for(ARM64): made(BASES["distroless"], ARM64, AMD64),
     }
     monkeypatch.setattr(Buildah, "labels", lambda self, image: labels[image])
     build = Build(PLAN, Buildah())
     assert bases.stale_bases(build, [AMD64]) == [BASES["distroless"].standin]
-    # Made from amd64's lock: the arm64 distroless stand-in is stale.
-    assert bases.stale_bases(build, [ARM64]) == [BASES["distroless"].standin_for(ARM64)]
+    # Dated by a commit, as before #25, and made from amd64's lock: both arm64 ones are stale.
+    assert bases.stale_bases(build, [ARM64]) == [
+        BASES["slim"].standin_for(ARM64),
+        BASES["distroless"].standin_for(ARM64),
+    ]
+
+
+def test_a_stand_in_is_dated_when_its_packages_were_locked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        bases, "read_lock", lambda name, platform: Lock("2026-11-27T14:06:49Z", ())
+    )
+    assert rfc3339(bases.standin_epoch(BASES["slim"], ARM64)) == "2026-11-27T14:06:49Z"
+    monkeypatch.setattr(bases, "read_lock", lambda name, platform: Lock("", ()))
+    with pytest.raises(BuildError, match=r"slim\.arm64\.lock has no valid locked-at.*nox -s lock"):
+        bases.standin_epoch(BASES["slim"], ARM64)
 
 
 def test_stand_in_ids_are_read_from_the_store_and_a_missing_one_says_so(

@@ -114,7 +114,7 @@ def test_the_published_ids_are_of_a_commit_in_this_history() -> None:
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
-        ({"revision": "0" * 40}, "not of HEAD"),
+        ({"revision": "0" * 40}, "not of HEAD's inputs"),
         ({"tree_clean": False}, "uncommitted changes"),
         ({"reproducible": False}, "did not build them reproducibly"),
         ({"offline": False}, "upstream bases"),

@@ -19,9 +19,10 @@ from pathlib import Path
 from tools import containers
 from tools.builders import BuildRequest, pick_builder
 from tools.containers import Container
+from tools.images.identity import IMAGE_EPOCH
 from tools.model import host_platform
 from tools.paths import BUILD
-from tools.process import capture, source_date_epoch
+from tools.process import capture
 from tools.wrk import wrk
 
 OUT = BUILD / "bench"
@@ -83,7 +84,7 @@ def build_baseline(base: str) -> None:
         context=context,
         tags=[BASELINE_TAG],
         build_args={"PYTHON_IMAGE": base},
-        timestamp=source_date_epoch(),
+        timestamp=IMAGE_EPOCH,
     )
     # Docker's own builder: the baseline is run, never published.
     pick_builder("docker").build(lambda *args, **_: capture(*args), request)

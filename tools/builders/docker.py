@@ -106,6 +106,11 @@ class DockerBuildKit(Docker):
             raise BuildError(f"no OCI archive of {image_id} in {OCI_ARCHIVES}: build it again")
         return stored
 
+    def holds(self, image_id: str) -> bool:
+        """Never: the containerd store knows the image by its manifest digest, and the
+        archive that knows it by ID is cleared by the next build (its cache is quick)."""
+        return False
+
     def diff_ids(self, image: str) -> list[str]:
         config = archives.archive_config(self.archive(image, OCI_ARCHIVES))
         return list(config["rootfs"]["diff_ids"])

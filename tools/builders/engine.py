@@ -98,3 +98,9 @@ def image_size(image: str) -> int | None:
     """An image's size in the Docker engine, or None if it has no such image."""
     out = capture("docker", "image", "inspect", "--format", "{{.Size}}", image, check=False)
     return int(out) if out.isdigit() else None
+
+
+def image_id(image: str) -> str | None:
+    """An image's ID in the Docker engine, or None if it has no such image."""
+    out = capture("docker", "image", "inspect", "--format", "{{.Id}}", image, check=False)
+    return out or None

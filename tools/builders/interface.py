@@ -135,8 +135,24 @@ class Builder(abc.ABC):
         """Push an index and every image in it (`destination` is REPO:TAG); its digest."""
         raise BuildError(f"{self.name} cannot push image indexes: release with buildah or podman")
 
-    def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:  # noqa: B027
-        """Make images built here runnable with `docker run`, keeping their IDs.
+    def holds(self, image_id: str) -> bool:
+        """True if the store still has this image."""
+        return self.image_id(image_id) == image_id
+
+    def tag(self, run: Runner, image_id: str, names: Sequence[str]) -> None:
+        """Name an image in the store."""
+        for name in names:
+            run("docker", "tag", image_id, name)
+
+    def holds_index(self, name: str) -> bool:
+        """True if the store still has an image index of this name."""
+        return False
+
+    def load_into_docker(  # noqa: B027
+        self, run: Runner, images: Iterable[str], *, image_id: str | None = None
+    ) -> None:
+        """Make images built here runnable with `docker run`, keeping their IDs
+        (`image_id`: the ID every one of these names has, when the caller knows it).
 
         Nothing to do for a builder whose store is the Docker engine.
         """

@@ -20,7 +20,7 @@ from tools.builders.interface import (
     docker_style_inspect,
     inspect_json,
 )
-from tools.process import BuildError, Runner, capture, have
+from tools.process import BuildError, Runner, capture, have, succeeds
 
 #: How images leave the store. gzip, Docker's manifest: containers/image
 #: compresses layers the same way every time (the same digest from a fresh
@@ -121,14 +121,32 @@ class Libpod(Builder):
             return f"localhost/{image}"
         return image
 
-    def load_into_docker(self, run: Runner, images: Iterable[str]) -> None:
+    def tag(self, run: Runner, image_id: str, names: Sequence[str]) -> None:
+        run(self.name, "tag", image_id, *names)
+
+    def load_into_docker(
+        self, run: Runner, images: Iterable[str], *, image_id: str | None = None
+    ) -> None:
         if not engine.docker_running():
             return
+        # Pushed once per image, then tagged: a push copies every layer.
+        loaded: dict[str, str] = {}
+        known = image_id
         for image in images:
+            image_id = known or self.image_id(image)
             # Docker keeps the short name the user will `docker run`.
             short = image.removeprefix("localhost/")
             docker_name = short if "/" not in short.split(":")[0] else image
-            run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
+            if image_id is not None and engine.image_id(docker_name) == image_id:
+                loaded.setdefault(image_id, docker_name)
+            elif image_id in loaded:
+                run("docker", "tag", loaded[image_id], docker_name)
+            else:
+                run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
+                loaded[image_id or image] = docker_name
+
+    def holds_index(self, name: str) -> bool:
+        return succeeds(self.name, "manifest", "inspect", name)
 
     def size(self, image: str) -> int | None:
         if engine.docker_running() or not have("podman"):

@@ -6,12 +6,13 @@ provenance records the same build args, so it is made from the plan alone.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tools.builders import BuildRequest
+from tools.images import identity
 from tools.images.context import Build
 from tools.images.plan import BuildPlan
-from tools.images.record import Built, Index
+from tools.images.record import BuildRecord, Built, Index
 from tools.model import (
     BUILDER_ARG,
     BUILDER_BASE,
@@ -71,23 +72,53 @@ def build_request(plan: BuildPlan, variant: Variant, platform: Platform) -> Buil
     )
 
 
+def base_image_ids(build: Build) -> dict[str, str | None]:
+    """Each base image the plan names, once, with its ID in the builder's store."""
+    references = {ref for refs in build.plan.bases.values() for ref in refs.values()}
+    return {ref: build.builder.image_id(ref) for ref in sorted(references)}
+
+
 def build_variant(
-    build: Build, variant: Variant, platform: Platform, *, load: bool = True
+    build: Build,
+    variant: Variant,
+    platform: Platform,
+    bases: Mapping[str, str | None],
+    *,
+    load: bool = True,
+    previous: BuildRecord | None = None,
 ) -> Built:
-    """Build one app image; with `load`, make it runnable in Docker under its tags."""
+    """Build one app image on these bases (reference → ID); with `load`, make it runnable in
+    Docker under its tags.
+
+    An image `previous` made from exactly these inputs (`identity.inputs_digest`)
+    is reused if the store still has it, and not built again.
+    """
     request = build_request(build.plan, variant, platform)
-    image_id = build.builder.build(build.run, request)
+    used = {arg: bases.get(request.build_args[arg]) for arg in [*variant.base_args, BUILDER_ARG]}
+    inputs = identity.inputs_digest(build.builder, request, used, platform.wheelhouse)
+    made = previous.made_from(variant.name, platform.name, inputs) if previous else None
+    if made is not None and build.builder.holds(made.image_id):
+        build.say(f"{request.tags[0]} ({platform.name}): inputs unchanged, reused {made.image_id}")
+        image_id = made.image_id
+        build.builder.tag(build.run, image_id, request.tags)
+    else:
+        image_id = build.builder.build(build.run, request)
     if load:
-        build.builder.load_into_docker(
-            build.run, [build.builder.local_name(tag) for tag in request.tags]
-        )
+        names = [build.builder.local_name(tag) for tag in request.tags]
+        build.builder.load_into_docker(build.run, names, image_id=image_id)
     base = request.build_args[variant.runtime_arg]
-    return Built(variant.name, platform.name, list(request.tags), base, image_id)
+    return Built(variant.name, platform.name, list(request.tags), base, image_id, inputs)
 
 
-def build_index(build: Build, variant: Variant, built: Sequence[Built]) -> Index:
-    """One image index of a variant's platforms, in the builder's store; its digest."""
+def build_index(
+    build: Build, variant: Variant, built: Sequence[Built], previous: BuildRecord | None = None
+) -> Index:
+    """One image index of a variant's platforms, in the builder's store; its digest (the one
+    `previous` recorded, if it indexed the same images and the store still has it)."""
     images = {b.platform: b.image_id for b in built if b.variant == variant.name}
     name = build.builder.local_name(variant.tag("index"))
+    made = previous.index(variant.name) if previous else None
+    if made is not None and made.images == images and build.builder.holds_index(name):
+        return made
     digest = build.builder.make_index(build.run, name, list(images.values()))
     return Index(variant.name, name, digest, images)

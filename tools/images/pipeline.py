@@ -9,10 +9,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 
-from tools.images import appimages, standins
+from tools.images import appimages, identity, standins
 from tools.images.context import Build
 from tools.images.plan import unavailable
-from tools.images.record import BuildRecord, write
+from tools.images.record import BuildRecord, reusable_record, write
 from tools.inputs.wheelhouse import download_wheelhouse
 from tools.model import SUITE, VARIANTS, Platform
 from tools.process import BuildError, tree_is_clean
@@ -74,12 +74,14 @@ def build_images(build: Build) -> BuildRecord:
     for platform in plan.targets:
         download_wheelhouse(build.run, python=build.python, platform=platform)
     prepare_bases(build)
+    bases = appimages.base_image_ids(build)
+    previous = None if plan.no_cache else reusable_record()
     built = tuple(
-        appimages.build_variant(build, variant, platform)
+        appimages.build_variant(build, variant, platform, bases, previous=previous)
         for platform, variant in itertools.product(plan.targets, VARIANTS.values())
     )
     indexes = tuple(
-        appimages.build_index(build, variant, built)
+        appimages.build_index(build, variant, built, previous)
         for variant in VARIANTS.values()
         if build.builder.multi_platform
     )
@@ -102,7 +104,12 @@ def report(build: Build, record: BuildRecord) -> str:
     for b in record.images:
         size = human_size(build.builder.size(b.tag))
         rows.append([b.tag, b.platform, b.base, size, b.image_id])
-    text = f"built with {build.builder.name} (SOURCE_DATE_EPOCH={record.plan.epoch}):\n"
+    plan = record.plan
+    text = f"built with {build.builder.name}: the images of {plan.revision[:12]}, the last commit "
+    text += "that changed their inputs"
+    if changed := identity.inputs_changed_since_commit():
+        text += f", and uncommitted changes to {', '.join(changed)}"
+    text += f" (SOURCE_DATE_EPOCH={plan.epoch}):\n"
     text += table(rows)
     if record.indexes:
         rows = [["index", "platforms", "digest"]]

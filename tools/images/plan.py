@@ -1,7 +1,8 @@
 """The build plan: every choice of one build, made once, from the options and the environment.
 
 A `BuildPlan` names the builder, the platforms (the host's first), the image
-each base build arg takes on each platform, the commit and its epoch, and
+each base build arg takes on each platform, the commit the images are of and
+the epoch (`tools.images.identity` defines both), and
 whether layers may come from the cache. It is plain data: the build record
 keeps it, the release's provenance records it, and a rebuild makes the same
 plan again from that record (`BuildPlan.from_json`).
@@ -15,16 +16,15 @@ from typing import Any
 
 from tools import builders
 from tools.images import platforms
+from tools.images.identity import IMAGE_EPOCH, input_revision
 from tools.images.options import Options
 from tools.model import BASES, PLATFORMS, Platform, host_platform
 from tools.process import (
     BuildError,
     Runner,
     capture,
-    git_revision,
     rfc3339,
     say,
-    source_date_epoch,
 )
 from tools.settings import OFFLINE_ENV, Settings
 
@@ -43,8 +43,10 @@ class BuildPlan:
     platforms: tuple[str, ...]
     #: Platform → base name → the image reference that base is on that platform.
     bases: Mapping[str, Mapping[str, str]]
+    #: The last commit that changed an image input (`identity.input_revision`).
     revision: str
-    #: SOURCE_DATE_EPOCH: every file time, `created` and the labels' date.
+    #: SOURCE_DATE_EPOCH: every file time, `created` and the labels' date
+    #: (`identity.IMAGE_EPOCH`; an older record has its commit's time).
     epoch: int
     #: On the local stand-ins made from Debian packages, not the upstream bases.
     offline: bool
@@ -153,8 +155,8 @@ def make_plan(
         builder=builder.name,
         platforms=tuple(each.name for each in chosen),
         bases=base_references(chosen, offline=offline, upstream=settings.upstream),
-        revision=git_revision(),
-        epoch=source_date_epoch(),
+        revision=input_revision(),
+        epoch=IMAGE_EPOCH,
         offline=offline,
         no_cache=options.no_cache,
     )

@@ -17,10 +17,11 @@ from typing import Any, Literal
 
 from tools.builders import pick_builder
 from tools.images import record as build_record
+from tools.images.identity import input_revision
 from tools.images.record import BuildRecord
 from tools.inputs import debs
 from tools.paths import PUBLISHED_IDS, PUBLISHED_WORKTREE, ROOT, STANDIN_PACKAGES
-from tools.process import BuildError, checkout_worktree, git_revision, has_commit, run_shown
+from tools.process import BuildError, checkout_worktree, has_commit, run_shown
 from tools.tables import table
 
 #: The session that makes the stand-ins, as this checkout's noxfile names it.
@@ -63,11 +64,15 @@ def write(publication: Publication, path: Path = PUBLISHED_IDS) -> None:
     path.write_text(json.dumps(publication.to_json(), indent=2) + "\n")
 
 
-def publish_problems(built: BuildRecord, head: str) -> list[str]:
-    """Why the images of the last build may not be published, if they may not."""
+def publish_problems(built: BuildRecord, inputs_of: str) -> list[str]:
+    """Why the images of the last build may not be published, if they may not (`inputs_of`:
+    the last commit that changed an image input, at HEAD)."""
     problems = []
-    if built.plan.revision != head:
-        problems.append(f"the images are of {built.plan.revision[:12]}, not of HEAD {head[:12]}")
+    if built.plan.revision != inputs_of:
+        problems.append(
+            f"the images are of {built.plan.revision[:12]}, not of HEAD's inputs "
+            f"({inputs_of[:12]}): build again"
+        )
     if not built.tree_clean:
         problems.append("they were built from uncommitted changes")
     if not built.reproducible:
@@ -171,7 +176,7 @@ def compare_publication(published: Publication, rebuilt: Publication) -> Verdict
 
 def write_publication(built: BuildRecord) -> str:
     """Publish the last build's IDs for this commit, if they may be; what was written."""
-    if problems := publish_problems(built, git_revision()):
+    if problems := publish_problems(built, input_revision()):
         raise BuildError("cannot publish: " + "; ".join(problems))
     write(publication(built, STANDIN_PACKAGES.read_text()))
     return (

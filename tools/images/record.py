@@ -25,13 +25,15 @@ SCHEMA = 2
 
 @dataclasses.dataclass(frozen=True)
 class Built:
-    """One app image as built: its variant, platform, tags, runtime base and ID."""
+    """One app image as built: its variant, platform, tags, runtime base and ID, and the
+    digest of what it was made from (`identity.inputs_digest`; empty in older records)."""
 
     variant: str
     platform: str
     tags: list[str]
     base: str
     image_id: str
+    inputs: str = ""
 
     @property
     def tag(self) -> str:
@@ -81,6 +83,17 @@ class BuildRecord:
             if (built.variant, built.platform) == (variant, platform):
                 return built
         raise BuildError(f"the last build made no {variant} image for {platform}: build it")
+
+    def made_from(self, variant: str, platform: str, inputs: str) -> Built | None:
+        """The image of this variant and platform, if it was made from exactly these inputs."""
+        return next(
+            (
+                b
+                for b in self.images
+                if (b.variant, b.platform, b.inputs) == (variant, platform, inputs) and inputs
+            ),
+            None,
+        )
 
     def index(self, variant: str) -> Index | None:
         return next((i for i in self.indexes if i.variant == variant), None)
@@ -160,6 +173,15 @@ def read(path: Path = BUILD_RECORD) -> BuildRecord | None:
     if not path.exists():
         return None
     return BuildRecord.from_json(json.loads(path.read_text()))
+
+
+def reusable_record(path: Path = BUILD_RECORD) -> BuildRecord | None:
+    """The last record, for reusing what it made; None if there is none this checkout reads
+    (a build then makes every image)."""
+    try:
+        return read(path)
+    except (BuildError, ValueError, KeyError, TypeError):
+        return None
 
 
 def require(path: Path = BUILD_RECORD) -> BuildRecord:

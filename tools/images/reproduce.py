@@ -1,8 +1,9 @@
 """Reproducibility: compare two builds layer by layer, and say which files differ.
 
-`nox -s reproduce` builds everything twice from scratch; a `Comparison`
-collects the IDs side by side, and `explain_difference` lists, for a
-mismatch, every file whose mode, owner, size, time or content differs.
+`nox -s reproduce` builds everything as `nox -s build` does (cached), then
+twice from scratch; a `Comparison` collects the IDs side by side, and
+`explain_difference` lists, for a mismatch, every file whose mode, owner, size,
+time or content differs.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 from tools.builders import Builder
 from tools.builders.archives import archive_layers, extract_all
-from tools.images.appimages import build_variant, image_tags
+from tools.images.appimages import base_image_ids, build_variant, image_tags
 from tools.images.context import Build
 from tools.images.pipeline import prepare_bases, standins_twice
+from tools.images.record import reusable_record
 from tools.inputs.wheelhouse import download_wheelhouse
 from tools.model import VARIANTS, Platform, Variant
 from tools.tables import table
@@ -64,28 +66,38 @@ def reproduce_plan(platforms: Sequence[Platform]) -> list[tuple[Variant, Platfor
     return [(variant, each) for each in platforms for variant in VARIANTS.values()]
 
 
-def build_twice(build: Build, variant: Variant, platform: Platform) -> tuple[str, str]:
+def build_twice(
+    build: Build, variant: Variant, platform: Platform, bases: Mapping[str, str | None]
+) -> tuple[str, str]:
     """Two clean builds of one variant, left unloaded: a fresh wheelhouse and no cache each."""
     clean = dataclasses.replace(build, plan=build.plan.replace(no_cache=True))
     ids = []
     for _ in range(2):
-        download_wheelhouse(build.run, python=build.python, platform=platform)
-        ids.append(build_variant(clean, variant, platform, load=False).image_id)
+        download_wheelhouse(build.run, python=build.python, platform=platform, fresh=True)
+        ids.append(build_variant(clean, variant, platform, bases, load=False).image_id)
     return ids[0], ids[1]
 
 
 def reproduce_images(
     build: Build, builds: Sequence[tuple[Variant, Platform]], comparison: Comparison
 ) -> dict[str, dict[str, tuple[str, str]]]:
-    """Build each image twice and compare; the IDs, by variant and platform.
+    """Build each image as `nox -s build` does, then twice from scratch, and compare; the
+    clean builds' IDs, by variant and platform.
 
-    What differs is said file by file; the second build is loaded into Docker.
+    What differs between the clean builds is said file by file; the second is loaded
+    into Docker.
     """
     twice: dict[str, dict[str, tuple[str, str]]] = {}
+    bases, previous = base_image_ids(build), reusable_record()
     for variant, platform in builds:
         tag = image_tags(build.plan, variant, platform)[0]
-        ids = build_twice(build, variant, platform)
+        # First, as `nox -s build` makes it: from the layer cache of earlier builds, or
+        # the image of the last build if its inputs are the same.
+        download_wheelhouse(build.run, python=build.python, platform=platform)
+        cached = build_variant(build, variant, platform, bases, load=False, previous=previous)
+        ids = build_twice(build, variant, platform, bases)
         twice.setdefault(variant.name, {})[platform.name] = ids
+        comparison.compare(f"{tag} ({platform.name}): cached and clean", cached.image_id, ids[0])
         if not comparison.compare(f"{tag} ({platform.name})", *ids):
             build.say(
                 f"{tag}: what differs\n" + "\n".join(explain_difference(build.builder, *ids))
@@ -104,7 +116,8 @@ def compare_indexes(
     for variant_name, by_platform in twice.items():
         if len(by_platform) != len(build.plan.platforms) or not builder.multi_platform:
             continue
-        name = builder.local_name(VARIANTS[variant_name].tag("index"))
+        # Not the build's own index name, which the build record's digest describes.
+        name = builder.local_name(VARIANTS[variant_name].tag("reproduce-index"))
         first, second = (
             builder.make_index(build.run, name, [ids[which] for ids in by_platform.values()])
             for which in (0, 1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime as dt
 import fcntl
 import io
 import shutil
@@ -254,13 +255,25 @@ def exclusive(say: Callable[[str], object]) -> Iterator[None]:
         yield
 
 
+def standin_epoch(base: Base, platform: Platform) -> int:
+    """A stand-in's SOURCE_DATE_EPOCH: when its packages were locked, which moves only with
+    its inputs (as a snapshot of Debian's archive is dated), never with a commit."""
+    locked_at = read_lock(base.name, platform).locked_at
+    try:
+        return int(dt.datetime.fromisoformat(locked_at).timestamp())
+    except ValueError:
+        raise BuildError(
+            f"{lock_path(base.name, platform).name} has no valid locked-at time "
+            f"({locked_at!r}): relock with `nox -s lock`"
+        ) from None
+
+
 def make_bases(build: Build, platforms: Sequence[Platform]) -> MadeBases:
     """Make both stand-in bases for each platform from Debian packages; record their packages."""
     made = MadeBases({}, {})
-    epoch = build.plan.epoch
     for platform in platforms:
         for base in BASES.values():
-            standin = base.standin_for(platform)
+            standin, epoch = base.standin_for(platform), standin_epoch(base, platform)
             made.tarballs[standin] = build_rootfs(build.run, base, platform, epoch=epoch)
             made.ids[standin] = build_base(build.run, build.builder, base, platform, epoch=epoch)
     write_bases_lock(made.tarballs)
@@ -273,7 +286,7 @@ def stale_bases(build: Build, platforms: Sequence[Platform]) -> list[str]:
         base.standin_for(platform)
         for platform in platforms
         for base in BASES.values()
-        if not base.expected_labels(build.plan.created, platform).items()
+        if not base.expected_labels(rfc3339(standin_epoch(base, platform)), platform).items()
         <= build.builder.labels(base.standin_for(platform)).items()
     ]
 

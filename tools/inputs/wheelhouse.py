@@ -5,12 +5,13 @@ Builds run with no network; pip inside them installs from build/wheelhouse/.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 from tools.model import BUILD_LOCK, PYTHON_VERSION, RUNTIME_LOCK, Platform
 from tools.paths import ROOT
-from tools.process import Runner
+from tools.process import Runner, say, sha256_file
 from tools.settings import vendor_dir
 
 #: Every manylinux tag a cp313 wheel of ours may carry.
@@ -21,6 +22,10 @@ MANYLINUX = (
     "manylinux_2_39",
     "manylinux2014",
 )
+
+
+PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==")
+HASH = re.compile(r"--hash=sha256:([0-9a-f]{64})")
 
 
 def download_args(*, python: str, arch: str, dest: Path) -> list[str]:
@@ -42,8 +47,42 @@ def offline_index() -> list[str]:
     return ["--no-index", "--find-links", str(vendored / "wheels")] if vendored else []
 
 
-def download_wheelhouse(run: Runner, *, python: str, platform: Platform) -> None:
-    """Fetch exactly the locked wheels for one platform, into its emptied wheelhouse."""
+def locked_wheels(*locks: Path) -> dict[str, str]:
+    """sha256 → package, for every file the locks allow."""
+    allowed: dict[str, str] = {}
+    package = ""
+    for lock in locks:
+        for line in lock.read_text().splitlines():
+            if pin := PIN.match(line):
+                package = pin.group(1).lower()
+            allowed |= dict.fromkeys(HASH.findall(line), package)
+    return allowed
+
+
+def holds_the_locks(wheelhouse: Path, machine: str) -> bool:
+    """True if a wheelhouse holds one locked file of every package, each a wheel for this
+    CPU (`platform.machine()`'s name) or for any, and nothing else."""
+    if not wheelhouse.is_dir():
+        return False
+    allowed = locked_wheels(ROOT / RUNTIME_LOCK.lock, ROOT / BUILD_LOCK.lock)
+    found: list[str] = []
+    for wheel in wheelhouse.iterdir():
+        fits = wheel.name.endswith(("-any.whl", f"_{machine}.whl"))
+        package = allowed.get(sha256_file(wheel)) if wheel.is_file() and fits else None
+        if package is None:
+            return False
+        found.append(package)
+    return sorted(found) == sorted(set(allowed.values()))
+
+
+def download_wheelhouse(
+    run: Runner, *, python: str, platform: Platform, fresh: bool = False
+) -> None:
+    """Fetch exactly the locked wheels for one platform, into its emptied wheelhouse, unless
+    it holds them already (checked against the locks' hashes); `fresh`: fetch anyway."""
+    if not fresh and holds_the_locks(platform.wheelhouse, platform.machine):
+        say(f"{platform.wheelhouse.relative_to(ROOT)} holds exactly the locked wheels")
+        return
     if platform.wheelhouse.exists():
         shutil.rmtree(platform.wheelhouse)
     platform.wheelhouse.mkdir(parents=True)
