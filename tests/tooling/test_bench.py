@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from tools.bench import loop
 from tools.bench.measure import PROBE, Subject
 from tools.bench.profile import summary
 from tools.bench.spread import Spread, ratio, spread
@@ -87,3 +89,40 @@ def test_sizes_per_platform_are_listed_side_by_side_with_no_timings() -> None:
     assert "170.2 MB" in text
     assert " s " not in text
     assert "rps" not in text
+
+
+def test_the_loop_figure_is_the_median_with_its_range() -> None:
+    assert loop.figure([4.2]) == "4.2 s, n=1"
+    assert loop.figure([3.0, 9.0, 4.0]) == "4.0 s [3.0-9.0], n=3"
+
+
+def test_the_loop_report_has_a_column_per_commit_and_says_whether_ids_moved() -> None:
+    before = loop.Run("468f03d", "468f03d" + "0" * 33)
+    after = loop.Run("HEAD", "03c6de7" + "0" * 33)
+    before.add("docs-only commit", 70.0, moved=True)
+    after.add("docs-only commit", 3.1, moved=False)
+    after.add("docs-only commit", 3.3, moved=False)
+    after.add("app change, with arm64", 30.0, moved=True)
+    lines = loop.report([before, after]).splitlines()
+    assert [cell.strip() for cell in lines[0].split("|")[2:4]] == [
+        "468f03d (468f03d00000)",
+        "HEAD (03c6de700000)",
+    ]
+    docs = next(line for line in lines if line.startswith("| docs-only commit"))
+    assert "70.0 s, n=1, new IDs" in docs
+    assert "3.2 s [3.1-3.3], n=2, same IDs" in docs
+    arm64 = next(line for line in lines if line.startswith("| app change, with arm64"))
+    assert "| —" in arm64
+    assert not any(line.startswith("| nothing changed") for line in lines)
+
+
+def test_a_loop_change_appends_its_line_and_commits_it(tmp_path: Path) -> None:
+    subprocess.run(["git", "init", "--quiet", str(tmp_path)], check=True)
+    (tmp_path / "README.md").write_text("# x\n")
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    loop.git(tmp_path, "commit", "--quiet", "--message", "first")
+    loop.CHANGES[1].apply(tmp_path, 2)
+    assert (tmp_path / "README.md").read_text() == "# x\n<!-- bench-loop round 2 -->\n"
+    assert loop.git(tmp_path, "log", "--format=%s") == "bench-loop: docs-only commit\nfirst"
+    loop.CHANGES[0].apply(tmp_path, 3)  # nothing changed: no commit
+    assert loop.git(tmp_path, "rev-list", "--count", "HEAD") == "2"

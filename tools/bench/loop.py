@@ -21,12 +21,13 @@ import dataclasses
 import json
 import os
 import shutil
-import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from tools.bench.spread import Spread
+from tools.model import host_platform
 from tools.paths import BUILD, ROOT, WHEELHOUSE
 from tools.process import BuildError, capture, checkout_worktree, run_shown, say
 from tools.tables import table
@@ -90,7 +91,8 @@ def image_ids(worktree: Path) -> list[str]:
 
 
 def timed_build(worktree: Path, nox: str, *, arm64: bool) -> float:
-    env = {"MOSCOW_TIME_OFFLINE": "1", "MOSCOW_TIME_PLATFORMS": "all" if arm64 else "host"}
+    platforms = "all" if arm64 else host_platform().name
+    env = {"MOSCOW_TIME_OFFLINE": "1", "MOSCOW_TIME_PLATFORMS": platforms}
     started = time.monotonic()
     run_shown(nox, "-s", "build", cwd=worktree, env=env)
     return time.monotonic() - started
@@ -126,11 +128,8 @@ def save(result: Run) -> Path:
 
 
 def figure(seconds: Sequence[float]) -> str:
-    """Median, and the range when there was more than one round."""
-    median = statistics.median(seconds)
-    if len(seconds) == 1:
-        return f"{median:.1f} s"
-    return f"{median:.1f} s ({min(seconds):.1f}–{max(seconds):.1f}, n={len(seconds)})"
+    """The median, the range in brackets, and the number of rounds."""
+    return f"{Spread.of(seconds).text('{:.1f}', ' s')}, n={len(seconds)}"
 
 
 def report(runs: Sequence[Run]) -> str:
