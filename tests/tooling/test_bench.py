@@ -126,3 +126,9 @@ def test_a_loop_change_appends_its_line_and_commits_it(tmp_path: Path) -> None:
     assert loop.git(tmp_path, "log", "--format=%s") == "bench-loop: docs-only commit\nfirst"
     loop.CHANGES[0].apply(tmp_path, 3)  # nothing changed: no commit
     assert loop.git(tmp_path, "rev-list", "--count", "HEAD") == "2"
+
+
+def test_the_loop_compares_the_images_both_builds_made() -> None:
+    before = {"moscow-time:slim": "sha256:1", "moscow-time:arm64-slim": "sha256:2"}
+    assert not loop.ids_moved(before, {"moscow-time:slim": "sha256:1"})
+    assert loop.ids_moved(before, {"moscow-time:slim": "sha256:3"})

@@ -83,11 +83,16 @@ def git(worktree: Path, *args: str) -> str:
     return capture("git", "-C", str(worktree), *GIT_IDENTITY, *args)
 
 
-def image_ids(worktree: Path) -> list[str]:
-    """The image IDs the worktree's last build recorded (read as data: the record's
+def image_ids(worktree: Path) -> dict[str, str]:
+    """Each image the worktree's last build recorded, by tag (read as data: the record's
     schema may be another commit's)."""
     record = json.loads((worktree / "build" / "images.json").read_text())
-    return sorted(str(image["image_id"]) for image in record["images"])
+    return {str(image["tags"][0]): str(image["image_id"]) for image in record["images"]}
+
+
+def ids_moved(before: dict[str, str], after: dict[str, str]) -> bool:
+    """True if an image both builds made has another ID (another platform set is no move)."""
+    return any(before[tag] != after[tag] for tag in before.keys() & after.keys())
 
 
 def timed_build(worktree: Path, nox: str, *, arm64: bool) -> float:
@@ -113,7 +118,7 @@ def loop(ref: str, rounds: int, *, arm64: bool, nox: str) -> Run:
             before = image_ids(worktree)
             change.apply(worktree, number)
             seconds = timed_build(worktree, nox, arm64=change.arm64)
-            result.add(change.name, seconds, image_ids(worktree) != before)
+            result.add(change.name, seconds, ids_moved(before, image_ids(worktree)))
             say(f"bench-loop {ref}, round {number}: {change.name}: {seconds:.1f} s")
         if arm64:  # back to the host's platform alone, untimed, as the next round starts
             timed_build(worktree, nox, arm64=False)
