@@ -52,7 +52,10 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch.setattr(reproduce, "download_wheelhouse", lambda *args, **kwargs: None)
     monkeypatch.setattr(reproduce, "explain_difference", lambda builder, a, b: [f"{a} != {b}"])
     built: list[str | None] = []
-    ids = iter(["sha256:1", "sha256:1", "sha256:2", "sha256:3"])
+    # Each image: as `nox -s build` makes it (no record to reuse here), then twice clean.
+    monkeypatch.setattr(reproduce, "reusable_record", lambda: None)
+    monkeypatch.setattr(reproduce, "base_image_ids", lambda build: {})
+    ids = iter(["sha256:1", "sha256:1", "sha256:1", "sha256:2", "sha256:2", "sha256:3"])
 
     def build(self: Buildah, run: object, request: BuildRequest) -> str:
         built.append(request.platform)
@@ -74,10 +77,15 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     comparison, said = Comparison(), list[str]()
     context = Build(plan, Buildah(), run=lambda *args, **kwargs: None, say=said.append)
     twice = reproduce.reproduce_images(context, builds, comparison)
-    assert built == [host_platform().name] * 2 + [other.name] * 2
+    assert built == [host_platform().name] * 3 + [other.name] * 3
     assert twice == {
         "distroless": {host_platform().name: ("sha256:1", "sha256:1")},
         "slim": {other.name: ("sha256:2", "sha256:3")},
     }
     assert comparison.mismatches == [f"moscow-time:{other.debian}-slim ({other.name})"]
+    cached = [row for row in comparison.rows if row[0].endswith("cached and clean")]
+    assert [row[1:] for row in cached] == [
+        ["sha256:1", "sha256:1", "True"],
+        ["sha256:2", "sha256:2", "True"],
+    ]
     assert said == [f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3"]

@@ -27,6 +27,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from tools.bench.spread import Spread
+from tools.images import record as build_record
+from tools.images.record import images_by_tag
 from tools.model import host_platform
 from tools.paths import BUILD, ROOT, WHEELHOUSE
 from tools.process import BuildError, capture, checkout_worktree, run_shown, say
@@ -84,10 +86,8 @@ def git(worktree: Path, *args: str) -> str:
 
 
 def image_ids(worktree: Path) -> dict[str, str]:
-    """Each image the worktree's last build recorded, by tag (read as data: the record's
-    schema may be another commit's)."""
-    record = json.loads((worktree / "build" / "images.json").read_text())
-    return {str(image["tags"][0]): str(image["image_id"]) for image in record["images"]}
+    """Each image the worktree's last build recorded, by tag."""
+    return images_by_tag(build_record.require(build_record.in_checkout(worktree)).images)
 
 
 def ids_moved(before: dict[str, str], after: dict[str, str]) -> bool:
