@@ -66,20 +66,21 @@ ARG WHEEL_MACHINE=x86_64
 RUN ["sh", "/opt/moscow-time/image/install_locked.sh", "/tmp/wheelhouse", "/tmp/locks", \
      "/opt/moscow-time/lib"]
 
+# The runtime base's standard library has no usable bytecode, and a non-root
+# process cannot write it: the last step compiles, deterministically, exactly
+# the modules the app imports while serving, from the runtime's own sources,
+# into a tree the runtime stage copies onto / (image/precompile.py says why
+# and how). Its sources come before the app, which does not change them.
+# Nothing the app's import loads may write bytecode into what the runtime copies.
+COPY --from=runtime-python /tmp/runtime-python/ /tmp/runtime-python/
+ENV PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
+    PYTHONDONTWRITEBYTECODE=1
+
 # The app last: editing it rebuilds only from here on. A checkout's file
 # modes follow the host's umask, so they are set here, or the image ID would.
 COPY moscow_time/ /opt/moscow-time/app/moscow_time/
 RUN chmod -R u=rwX,go=rX /opt/moscow-time/app && \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
-
-# The runtime base's standard library has no usable bytecode, and a non-root
-# process cannot write it: compile, deterministically, exactly the modules the
-# app imports while serving, from the runtime's own sources, into a tree the
-# runtime stage copies onto / (image/precompile.py says why and how). Nothing
-# this import loads may write bytecode into what the runtime copies.
-COPY --from=runtime-python /tmp/runtime-python/ /tmp/runtime-python/
-ENV PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
-    PYTHONDONTWRITEBYTECODE=1
 RUN ["python3", "/opt/moscow-time/image/precompile.py", "/tmp/runtime-python", \
      "/opt/moscow-time/stdlib-bytecode"]
 
@@ -101,16 +102,11 @@ RUN set -eu; \
       /usr/local/lib/python3*/site-packages/pip-*.dist-info; \
     find / -xdev -type f -perm /6000 -exec chmod ug-s {} +
 
-# Root-owned and read-only to the app.
-COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
-COPY --from=builder /opt/moscow-time/app/ /opt/moscow-time/app/
-# The bytecode of the base's own standard library, made in the builder from
-# this base's sources, at their paths (image/precompile.py).
-COPY --from=builder /opt/moscow-time/stdlib-bytecode/ /
-
-# Listen on every interface of the container. Bytecode is precompiled and the
-# filesystem may be read-only, so never write it; logs reach `docker logs` at
-# once, even if the process dies; the working directory never joins sys.path.
+# The config comes before the app's files, so that an app change rebuilds
+# none of it. Listen on every interface of the container. Bytecode is
+# precompiled and the filesystem may be read-only, so never write it; logs
+# reach `docker logs` at once, even if the process dies; the working
+# directory never joins sys.path.
 ENV HOST=0.0.0.0 \
     PORT=5000 \
     PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
@@ -128,9 +124,17 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # Python is PID 1 and handles SIGTERM itself (moscow_time/server.py).
 ENTRYPOINT ["/usr/local/bin/python3", "-m", "moscow_time"]
 
+# Root-owned and read-only to the app.
+COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
+COPY --from=builder /opt/moscow-time/app/ /opt/moscow-time/app/
+# The bytecode of the base's own standard library, made in the builder from
+# this base's sources, at their paths (image/precompile.py).
+COPY --from=builder /opt/moscow-time/stdlib-bytecode/ /
+
 # Labels last: the revision (the last commit that changed an input) would
-# otherwise invalidate the layers above. nox -s build supplies these build args, and
-# the dynamic ones again as --label (buildah's cache ignores a changed arg).
+# otherwise invalidate the layers above. nox -s build supplies these build
+# args, and the dynamic ones again as --label (buildah's cache ignores a
+# changed arg).
 ARG VERSION=dev
 ARG REVISION=unknown
 ARG CREATED=1970-01-01T00:00:00Z
