@@ -23,6 +23,9 @@ PLATFORMS_ENV = "MOSCOW_TIME_PLATFORMS"
 UPSTREAM_ENV = {"slim": "MOSCOW_TIME_PYTHON_IMAGE", "distroless": "MOSCOW_TIME_DISTROLESS_IMAGE"}
 #: Debian mirrors to fetch locked .debs from: `debian=URL debian-security=URL`.
 MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
+#: Debian's snapshot archive (its base URL): where a locked .deb that left the mirror is
+#: fetched, as the archive was at the lock's locked-at time.
+SNAPSHOT_ENV = "MOSCOW_TIME_DEBIAN_SNAPSHOT"
 #: Where fetched .debs are kept (default: the user cache).
 DEB_CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
 #: compose.yaml's image variable (compose reads it, not the tooling).

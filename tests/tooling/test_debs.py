@@ -15,7 +15,7 @@ import pytest
 from tools.inputs import debs
 from tools.inputs.aptlock import Deb
 from tools.process import BuildError
-from tools.settings import DEB_CACHE_ENV
+from tools.settings import DEB_CACHE_ENV, SNAPSHOT_ENV
 
 CONTENT = b"!<arch>\nnot really a deb, but bytes with a digest\n"
 DEB = Deb(
@@ -51,6 +51,35 @@ def mirror(tmp_path: Path) -> Iterator[dict[str, str]]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield {"debian": f"http://127.0.0.1:{server.server_port}/debian"}
+    server.shutdown()
+    server.server_close()
+
+
+LOCKED_AT = "2026-11-27T14:06:49Z"
+OLD_CONTENT = b"!<arch>\nthe version the mirror no longer has\n"
+#: A version the mirror has dropped, as a lock taken earlier names it.
+SUPERSEDED = Deb(
+    **{**DEB.__dict__, "version": "1:4.17.4-1", "size": len(OLD_CONTENT)}
+    | {
+        "sha256": hashlib.sha256(OLD_CONTENT).hexdigest(),
+        "filename": "pool/main/s/shadow/passwd_4.17.4-1_amd64.deb",
+    }
+)
+
+
+@pytest.fixture
+def snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A loopback server laid out as Debian's snapshot archive, holding SUPERSEDED as the
+    archive was at LOCKED_AT; $MOSCOW_TIME_DEBIAN_SNAPSHOT names it. Yields the file."""
+    root = tmp_path / "snapshot"
+    served = root / "archive" / "debian" / "20261127T140649Z" / debs.pool_path(SUPERSEDED)
+    served.parent.mkdir(parents=True)
+    served.write_bytes(OLD_CONTENT)
+    handler = functools.partial(QuietHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setenv(SNAPSHOT_ENV, f"http://127.0.0.1:{server.server_port}/")
+    yield served
     server.shutdown()
     server.server_close()
 
@@ -91,6 +120,40 @@ def test_a_version_the_mirror_lacks_says_what_debian_has_and_how_to_relock(
     assert "passwd 1:4.17.4-1 (standins/slim.amd64.lock) is no longer on the mirror" in message
     assert "Debian now has 1:4.17.4-2+deb13u2" in message
     assert "nox -s lock" in message
+    assert "MOSCOW_TIME_DEBIAN_SNAPSHOT=URL" in message
+
+
+def test_a_deb_the_mirror_dropped_comes_from_the_snapshot_as_of_the_lock(
+    mirror: dict[str, str], snapshot: Path, cache: Path
+) -> None:
+    fetched = debs.fetch(SUPERSEDED, "standins/slim.amd64.lock", mirror, locked_at=LOCKED_AT)
+    assert fetched == cache / f"{SUPERSEDED.sha256}.deb"
+    assert fetched.read_bytes() == OLD_CONTENT
+
+
+def test_a_wrong_file_on_the_snapshot_is_refused_by_its_hash(
+    mirror: dict[str, str], snapshot: Path, cache: Path
+) -> None:
+    snapshot.write_bytes(b"!<arch>\nsomething else entirely\n")
+    with pytest.raises(BuildError, match=r"passwd_4\.17\.4-1_amd64\.deb: sha256 .* is not the"):
+        debs.fetch(SUPERSEDED, "standins/slim.amd64.lock", mirror, locked_at=LOCKED_AT)
+    assert not list(cache.glob("*")), "nothing unchecked is kept"
+
+
+def test_a_deb_neither_mirror_nor_snapshot_has_says_both(
+    mirror: dict[str, str], snapshot: Path
+) -> None:
+    other_time = "2026-10-01T00:00:00Z"  # no snapshot there
+    with pytest.raises(debs.DebGoneError, match=r"nor on the snapshot archive.*nox -s lock"):
+        debs.fetch(SUPERSEDED, "standins/slim.amd64.lock", mirror, locked_at=other_time)
+
+
+def test_the_snapshot_url_is_the_archives_layout_at_the_locks_time() -> None:
+    url = debs.snapshot_url("http://snapshot.invalid/", SUPERSEDED, LOCKED_AT)
+    assert url == (
+        "http://snapshot.invalid/archive/debian/20261127T140649Z/"
+        "pool/main/s/shadow/passwd_4.17.4-1_amd64.deb"
+    )
 
 
 def test_an_archive_with_no_known_mirror_says_how_to_name_one() -> None:

@@ -121,7 +121,7 @@ def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> 
             f"{lock_name} has no {', '.join(missing)}: the stand-in's packages changed "
             "since it was locked; relock with `nox -s lock`"
         )
-    repository = local_repository(lock.debs, lock_name, workdir / "debs")
+    repository = local_repository(lock, lock_name, workdir / "debs")
     tarball = workdir / "rootfs.tar"
     args = recipe.mmdebstrap_args(tarball, platform, repository=repository)
     run(*args, env={"SOURCE_DATE_EPOCH": str(epoch)})

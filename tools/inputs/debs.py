@@ -5,11 +5,14 @@ keyed by sha256) or downloaded from a Debian mirror, and checked against its
 locked size and sha256 before use. `local_repository` then lays them out as a
 flat apt repository that mmdebstrap installs from, so nothing is resolved
 against a live index. Mirrors come from the host's apt configuration (no host
-name is written in this repository), or from $MOSCOW_TIME_DEBIAN_MIRRORS.
+name is written in this repository), or from $MOSCOW_TIME_DEBIAN_MIRRORS; a
+.deb the mirror no longer has comes from Debian's snapshot archive as of the
+lock's time, if $MOSCOW_TIME_DEBIAN_SNAPSHOT names one.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import itertools
 import lzma
@@ -23,11 +26,11 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tools.inputs.aptlock import SUITES, Deb, lock_path, parse_lock, stanzas
+from tools.inputs.aptlock import SUITES, Deb, Lock, lock_path, parse_lock, stanzas
 from tools.model import BASES, PLATFORMS, SUITE
 from tools.paths import ROOT
 from tools.process import BuildError, capture
-from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, user_cache, vendor_dir
+from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV, user_cache, vendor_dir
 
 RELOCK = "relock with `nox -s lock` (docs/reproducibility.md: updating the lock)"
 
@@ -130,8 +133,31 @@ def check(deb: Deb, path: Path, lock_name: str) -> None:
         )
 
 
-def fetch(deb: Deb, lock_name: str, where: Mapping[str, str] | None = None) -> Path:
-    """The locked .deb, from the cache or a mirror, checked against the lock."""
+def snapshot_url(base: str, deb: Deb, locked_at: str) -> str:
+    """Where Debian's snapshot archive serves the locked file, as the archive was when the
+    lock was taken (the archive's URL layout: /archive/ARCHIVE/YYYYMMDDTHHMMSSZ/pool/…)."""
+    moment = dt.datetime.fromisoformat(locked_at.replace("Z", "+00:00"))
+    stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{base.rstrip('/')}/archive/{deb.archive}/{stamp}/{pool_path(deb)}"
+
+
+def from_snapshot(deb: Deb, locked_at: str | None, partial: Path) -> bool:
+    """Fetch a .deb the mirror lacks from the snapshot archive, if one is configured."""
+    base = os.environ.get(SNAPSHOT_ENV)
+    if not base or not locked_at:
+        return False
+    return download(snapshot_url(base, deb, locked_at), partial)
+
+
+def fetch(
+    deb: Deb,
+    lock_name: str,
+    where: Mapping[str, str] | None = None,
+    *,
+    locked_at: str | None = None,
+) -> Path:
+    """The locked .deb, from the cache, a mirror or (once the mirror has moved on) Debian's
+    snapshot archive as of `locked_at`, checked against the lock whichever it came from."""
     cached = cached_path(deb)
     if cached.exists():
         check(deb, cached, lock_name)
@@ -146,10 +172,16 @@ def fetch(deb: Deb, lock_name: str, where: Mapping[str, str] | None = None) -> P
     with tempfile.NamedTemporaryFile(dir=cached.parent, suffix=".part", delete=False) as part:
         partial = Path(part.name)
     try:
-        if not download(f"{where[deb.archive]}/{pool_path(deb)}", partial):
+        mirrored = download(f"{where[deb.archive]}/{pool_path(deb)}", partial)
+        if not mirrored and not from_snapshot(deb, locked_at, partial):
+            elsewhere = (
+                "nor on the snapshot archive"
+                if os.environ.get(SNAPSHOT_ENV)
+                else f"(Debian's snapshot archive keeps it: set {SNAPSHOT_ENV}=URL)"
+            )
             raise DebGoneError(
-                f"{deb.package} {deb.version} ({lock_name}) is no longer on the mirror; Debian "
-                f"now has {current_version(deb, where)}: {RELOCK}"
+                f"{deb.package} {deb.version} ({lock_name}) is no longer on the mirror "
+                f"{elsewhere}; Debian now has {current_version(deb, where)}: {RELOCK}"
             )
         check(deb, partial, lock_name)
         partial.replace(cached)
@@ -170,10 +202,11 @@ def fetch_locked(root: Path = ROOT) -> list[Path]:
         path = next((p for p in (root / locked, root / "bases" / locked.name) if p.exists()), None)
         if path is None:
             continue
-        for deb in parse_lock(path.read_text(), path.name).debs:
+        lock = parse_lock(path.read_text(), path.name)
+        for deb in lock.debs:
             if not cached_path(deb).exists() and where is None:
                 where = mirrors()
-            fetched.append(fetch(deb, path.name, where))
+            fetched.append(fetch(deb, path.name, where, locked_at=lock.locked_at))
     return fetched
 
 
@@ -187,16 +220,17 @@ def vendor(directory: Path) -> int:
     return len(fetched)
 
 
-def local_repository(debs: Iterable[Deb], lock_name: str, directory: Path) -> Path:
+def local_repository(lock: Lock, lock_name: str, directory: Path) -> Path:
     """A flat apt repository of exactly the locked .debs, for mmdebstrap to install from."""
     if directory.exists():
         shutil.rmtree(directory)
     directory.mkdir(parents=True)
     where: dict[str, str] | None = None
-    for deb in debs:
+    for deb in lock.debs:
         if not cached_path(deb).exists() and where is None:
             where = mirrors()
-        shutil.copyfile(fetch(deb, lock_name, where), directory / deb.basename)
+        fetched = fetch(deb, lock_name, where, locked_at=lock.locked_at)
+        shutil.copyfile(fetched, directory / deb.basename)
     ftparchive = ["apt-ftparchive", "-o", f"APT::FTPArchive::Release::Suite={SUITE}"]
     ftparchive += ["-o", f"APT::FTPArchive::Release::Codename={SUITE}"]
     for index, command in (("Packages", "packages"), ("Release", "release")):
