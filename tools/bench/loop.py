@@ -23,7 +23,7 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tools.bench.spread import Spread
@@ -177,12 +177,8 @@ def main(argv: Sequence[str], nox: str) -> int:
     return 0
 
 
-def run_main(argv: Sequence[str], nox: str, fail: Callable[[str], object] = sys.exit) -> None:
-    try:
-        main(argv, nox)
-    except BuildError as error:
-        fail(str(error))
-
-
 if __name__ == "__main__":
-    run_main(sys.argv[1:], os.environ.get("NOX", str(ROOT / ".venv" / "bin" / "nox")))
+    try:
+        sys.exit(main(sys.argv[1:], os.environ.get("NOX", str(ROOT / ".venv" / "bin" / "nox"))))
+    except BuildError as error:
+        sys.exit(str(error))

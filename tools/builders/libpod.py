@@ -131,19 +131,18 @@ class Libpod(Builder):
             return
         # Pushed once per image, then tagged: a push copies every layer.
         loaded: dict[str, str] = {}
-        known = image_id
         for image in images:
-            image_id = known or self.image_id(image)
+            found = image_id or self.image_id(image) or image
             # Docker keeps the short name the user will `docker run`.
             short = image.removeprefix("localhost/")
             docker_name = short if "/" not in short.split(":")[0] else image
-            if image_id is not None and engine.image_id(docker_name) == image_id:
-                loaded.setdefault(image_id, docker_name)
-            elif image_id in loaded:
-                run("docker", "tag", loaded[image_id], docker_name)
+            if engine.image_id(docker_name) == found:
+                loaded.setdefault(found, docker_name)
+            elif found in loaded:
+                run("docker", "tag", loaded[found], docker_name)
             else:
                 run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
-                loaded[image_id or image] = docker_name
+                loaded[found] = docker_name
 
     def holds_index(self, name: str) -> bool:
         return succeeds(self.name, "manifest", "inspect", name)
