@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from tools.builders import BuildRequest
-from tools.images.reproduce import Comparison, listing_difference
+from tools.images.layerdiff import listing_difference
+from tools.images.reproduce import Comparison
 
 
 def test_a_comparison_lists_both_ids_and_remembers_each_mismatch() -> None:

@@ -2,23 +2,18 @@
 
 `nox -s reproduce` builds everything as `nox -s build` does (cached), then
 twice from scratch; a `Comparison` collects the IDs side by side, and
-`explain_difference` lists, for a mismatch, every file whose mode, owner, size,
-time or content differs.
+`layerdiff.explain_difference` lists, for a mismatch, every file whose mode,
+owner, size, time or content differs.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import tarfile
-import tempfile
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-from tools.builders import Builder
-from tools.builders.archives import archive_layers, extract_all
 from tools.images.appimages import base_image_ids, build_variant, image_tags
 from tools.images.context import Build
+from tools.images.layerdiff import explain_difference
 from tools.images.pipeline import prepare_bases, standins_twice
 from tools.images.record import reusable_record
 from tools.inputs.wheelhouse import download_wheelhouse
@@ -137,55 +132,3 @@ def reproduce(build: Build) -> Comparison:
     twice = reproduce_images(build, reproduce_plan(build.plan.targets), comparison)
     compare_indexes(build, comparison, twice)
     return comparison
-
-
-def layer_listing(layer: tarfile.TarFile) -> dict[str, str]:
-    """Every entry of a layer tarball, with what makes it differ."""
-    listing = {}
-    for member in layer:
-        content = ""
-        if member.isfile():
-            extracted = layer.extractfile(member)
-            if extracted is not None:
-                content = hashlib.sha256(extracted.read()).hexdigest()[:16]
-        listing[member.name] = (
-            f"{member.mode:o} {member.uid}:{member.gid} {member.size} mtime={member.mtime} "
-            f"{member.linkname or content}"
-        )
-    return listing
-
-
-def listing_difference(
-    number: int, left: dict[str, str], right: dict[str, str], limit: int
-) -> list[str]:
-    """The lines that say how one layer's two listings differ."""
-    lines = []
-    changed = sorted(
-        name for name in left.keys() | right.keys() if left.get(name) != right.get(name)
-    )
-    for name in changed[:limit]:
-        lines.append(f"layer {number}: {name}")
-        lines.append(f"    first:  {left.get(name, '(absent)')}")
-        lines.append(f"    second: {right.get(name, '(absent)')}")
-    if len(changed) > limit:
-        lines.append(f"layer {number}: ... and {len(changed) - limit} more")
-    return lines
-
-
-def explain_difference(builder: Builder, first: str, second: str, limit: int = 40) -> list[str]:
-    """Say which files differ between the layers of two builds of an image."""
-    lines: list[str] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        layers: list[list[Path]] = []
-        for index, image in enumerate((first, second)):
-            archive = builder.archive(image, Path(scratch) / f"{index}.tar")
-            unpacked = Path(scratch) / str(index)
-            with tarfile.open(archive) as tar:
-                extract_all(tar, unpacked)
-            layers.append(archive_layers(unpacked))
-        for number, (a, b) in enumerate(zip(*layers, strict=False), start=1):
-            with tarfile.open(a) as ta, tarfile.open(b) as tb:
-                lines += listing_difference(number, layer_listing(ta), layer_listing(tb), limit)
-        if len(layers[0]) != len(layers[1]):
-            lines.append(f"layer count differs: {len(layers[0])} vs {len(layers[1])}")
-    return lines
