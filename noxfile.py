@@ -269,8 +269,14 @@ def release(session: nox.Session) -> None:
 
 @nox.session(name="verify-release", tags=["release"])
 def verify_release(session: nox.Session) -> None:
-    """Check signatures, SBOM and provenance: `-- [REF@DIGEST ...] [--key cosign.pub]`."""
+    """Check signatures, SBOM, provenance (`--rebuilt-by P`: rebuilds): `-- [REF@DIGEST ...]`."""
     release_tool(session, "verify", *session.posargs)
+
+
+@nox.session(tags=["release"])
+def rebuild(session: nox.Session) -> None:
+    """Rebuild a release from its provenance and compare: `-- REF@DIGEST --key P [--sign K]`."""
+    release_tool(session, "rebuild", *session.posargs)
 
 
 @nox.session(name="kube-play", tags=["release"])
@@ -289,6 +295,6 @@ def release_check(session: nox.Session) -> None:
 
 @nox.session(name="release-rehearsal", tags=["release", "ci"])
 def release_rehearsal(session: nox.Session) -> None:
-    """docs/release.md's path against a loopback registry: keygen, release, verify, kube play."""
+    """docs/release.md's path on loopback: keygen, release, verify, kube play, rebuild, vouch."""
     require_images(session)
     release_tool(session, "rehearse", *session.posargs)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import shlex
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from tools.images.plan import make_plan
 from tools.inputs import piplocks
 from tools.model import DEV_LOCK, RUNTIME_LOCK, PipLock
 from tools.process import BuildError
-from tools.settings import Settings
+from tools.settings import NOX_ENV, Settings
 
 
 def user_errors(session_function: Callable[[nox.Session], None]) -> Callable[[nox.Session], None]:
@@ -67,9 +69,11 @@ def build_context(
 
 
 def release_tool(session: nox.Session, command: str, *args: str) -> None:
-    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA)."""
+    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA);
+    a rebuild runs another commit's noxfile with the nox running this one."""
     install_locked(session, RUNTIME_LOCK, DEV_LOCK)
-    session.run("python", "-m", "tools.release", command, *args)
+    this_nox = shlex.join([sys.executable, "-m", "nox"])
+    session.run("python", "-m", "tools.release", command, *args, env={NOX_ENV: this_nox})
 
 
 def require_images(session: nox.Session) -> None:

@@ -43,6 +43,8 @@ TRIVY_CACHE = BUILD / "trivy-cache"
 #: Where `nox -s rebuild-published` checks out the published commit.
 PUBLISHED_WORKTREE = BUILD / "verify"
 RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
+#: Where `nox -s rebuild` checks out each released commit, and writes its summaries.
+REBUILD_DIR = BUILD / "rebuild"
 #: Where `nox -s release` keeps SBOMs, predicates, its record and the pinned deployments.
 RELEASE_DIR = BUILD / "release"
 #: Where `nox -s keygen` puts the signing key pair unless told otherwise.

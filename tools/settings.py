@@ -28,6 +28,9 @@ MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
 SNAPSHOT_ENV = "MOSCOW_TIME_DEBIAN_SNAPSHOT"
 #: Where fetched .debs are kept (default: the user cache).
 DEB_CACHE_ENV = "MOSCOW_TIME_DEB_CACHE"
+#: The command line that runs nox, for `nox -s rebuild`'s build of another commit
+#: (the noxfile sets it to its own interpreter's `-m nox`; default: `nox`).
+NOX_ENV = "MOSCOW_TIME_NOX"
 #: compose.yaml's image variable (compose reads it, not the tooling).
 COMPOSE_IMAGE_ENV = "MOSCOW_TIME_IMAGE"
 

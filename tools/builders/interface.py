@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from tools.builders import engine
+from tools.builders.store import SeparateStore
 from tools.process import BuildError, Runner, capture
 
 
@@ -156,6 +157,13 @@ class Builder(abc.ABC):
 
         Nothing to do for a builder whose store is the Docker engine.
         """
+
+    def separate_store(self, root: Path) -> SeparateStore:
+        """An empty store of this builder's own under `root` (`nox -s rebuild` builds there)."""
+        raise BuildError(
+            f"{self.name} cannot build in a store of its own: rebuild with buildah or podman "
+            "(a release is made with one of them)"
+        )
 
     def local_name(self, image: str) -> str:
         """How `image` is named once built."""

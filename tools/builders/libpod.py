@@ -20,6 +20,7 @@ from tools.builders.interface import (
     docker_style_inspect,
     inspect_json,
 )
+from tools.builders.store import SeparateStore
 from tools.process import BuildError, Runner, capture, have, succeeds
 
 #: How images leave the store. gzip, Docker's manifest: containers/image
@@ -33,9 +34,16 @@ class Libpod(Builder):
     """What buildah and podman share."""
 
     multi_platform = True
+    #: The command that prints the builder's configuration as JSON.
+    info_args: tuple[str, ...] = ()
 
     def version(self) -> str:
         return capture(self.name, "--version")
+
+    def separate_store(self, root: Path) -> SeparateStore:
+        store = inspect_json(self.name, *self.info_args).get("store", {})
+        driver = store.get("GraphDriverName") or store.get("graphDriverName") or "overlay"
+        return SeparateStore(root, driver=driver, program=self.name)
 
     def build(self, run: Runner, request: BuildRequest) -> str:
         with tempfile.TemporaryDirectory() as scratch:
@@ -157,6 +165,7 @@ class Libpod(Builder):
 
 class Buildah(Libpod):
     name = "buildah"
+    info_args = ("info",)
 
     def inspect(self, image: str) -> Inspected | None:
         found = inspect_json("buildah", "inspect", "--type", "image", image)
@@ -170,6 +179,7 @@ class Buildah(Libpod):
 
 class Podman(Libpod):
     name = "podman"
+    info_args = ("info", "--format", "json")
 
     def inspect(self, image: str) -> Inspected | None:
         return docker_style_inspect("podman", image)

@@ -2,16 +2,22 @@
 
 keygen   [--prefix P]                    a cosign key pair (P.key, P.pub)
 release  --registry HOST:PORT/NAME [--key K] [--allow-dirty]
-verify  [REF@DIGEST ...] [--key PUB]     default: every image of the last release
+verify  [REF@DIGEST ...] [--key PUB] [--rebuilt-by PUB ...]
+                                         default: every image of the last release
+rebuild [REF@DIGEST ...] [--key PUB] [--git URL] [--sign KEY]
+                                         rebuild from the provenance alone, compare, attest
 gate    REF@DIGEST [--key PUB]           would the signature policy admit it?
 play    [--key PUB]                      gate, then podman kube play, then /healthz
-rehearse [--workdir DIR]                 all of the above against a loopback registry
+rehearse [--workdir DIR]                 all of the above against a loopback registry,
+                                         and an altered release that only a rebuild catches
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -20,16 +26,25 @@ from pathlib import Path
 from tools import builders
 from tools.images import record as build_record
 from tools.loopback import free_port, get, wait_for
-from tools.paths import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, RELEASE_DIR, ROOT
-from tools.process import BuildError, run_shown
-from tools.release import debtools, provenance
+from tools.model import DEPLOYED_VARIANT, host_platform
+from tools.paths import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, REBUILD_DIR, RELEASE_DIR, ROOT
+from tools.process import BuildError, rfc3339, run_shown
+from tools.release import debtools, provenance, rebuild, tamper, vsa
 from tools.release.consumer import verify
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
 from tools.release.references import Pinned, Repository
 from tools.release.registry import LoopbackRegistry
-from tools.release.release import KeyPair, Release, overlay_dir, read_record, rendered_overlay
+from tools.release.release import (
+    SBOM_TYPE,
+    KeyPair,
+    Release,
+    overlay_dir,
+    read_record,
+    rendered_overlay,
+)
 from tools.release.signing import Cosign
+from tools.settings import NOX_ENV
 from tools.tables import table
 
 DEFAULT_PUBLIC = DEFAULT_KEY_PREFIX.with_suffix(".pub")
@@ -65,13 +80,13 @@ def release(options: argparse.Namespace) -> None:
     )
 
 
-def released_images() -> list[Pinned]:
-    return [Pinned.parse(image["reference"]) for image in read_record()["images"]]
+def released_references() -> list[str]:
+    return [image["reference"] for image in read_record()["images"]]
 
 
 def verify_images(options: argparse.Namespace) -> None:
-    images = [Pinned.parse(ref) for ref in options.images] or released_images()
-    for image in images:
+    for given in options.images or released_references():
+        image = Pinned.parse(given)
         for verified in verify(cosign(), image, options.key):
             listed = (
                 f" (in {image.digest[:19]}… for {verified.platform})" if verified.platform else ""
@@ -81,6 +96,46 @@ def verify_images(options: argparse.Namespace) -> None:
                 f"{options.key}; SBOM of {verified.components()} components; provenance:"
             )
             print(table(provenance.summary(verified.provenance)))
+            for public in options.rebuilt_by:
+                verifier = vsa.require_passed(cosign(), verified.image, public, original=given)
+                print(f"rebuilt bit for bit by {verifier} (signed with {public}): PASSED")
+
+
+def rebuilt(options: argparse.Namespace) -> list[rebuild.Finding]:
+    """Rebuild what the references name, compare, print, and attest if asked; the findings."""
+    signer = KeyPair.beside(options.sign) if options.sign else None
+    chosen = rebuild.targets(cosign(), options.images or released_references(), options.key)
+    nox = shlex.split(os.environ.get(NOX_ENV, "nox"))
+    REBUILD_DIR.mkdir(parents=True, exist_ok=True)
+    findings = rebuild.rebuild(
+        run_shown, chosen, nox=nox, workdir=REBUILD_DIR, git_url=options.git
+    )
+    for finding in findings:
+        print("\n" + finding.report())
+    if signer is not None:
+        verifier = options.verifier or vsa.key_id(signer.public)
+        now = rfc3339(int(time.time()))
+        for finding in findings:
+            path = rebuild.sign(
+                cosign(), finding, signer.private, verifier=verifier, workdir=REBUILD_DIR, now=now
+            )
+            print(f"\nattached to {finding.target.image} ({path.relative_to(ROOT)}), abridged:")
+            print(table([["field", "value"], *vsa.abridged(json.loads(path.read_text()))]))
+    rows = [["image", "platform", "variant", "verdict", "build s", "compare s"]]
+    for f in findings:
+        rows.append([f.target.image.digest[:19] + "…", f.target.inputs.platform, f.target.variant,
+                     f.verdict, f"{f.build_seconds:.0f}", f"{f.compare_seconds:.1f}"])  # fmt: skip
+    print("\n" + table(rows))
+    return findings
+
+
+def rebuild_images(options: argparse.Namespace) -> None:
+    failed = [f for f in rebuilt(options) if not f.passed]
+    if failed:
+        raise BuildError(
+            f"{len(failed)} image(s) are not what their provenance builds: "
+            f"{', '.join(str(f.target.image) for f in failed)}; the files that differ are above"
+        )
 
 
 def gate(options: argparse.Namespace) -> None:
@@ -130,8 +185,77 @@ def rehearse(options: argparse.Namespace) -> None:
         key = prefix.with_suffix(".key")
         release(argparse.Namespace(registry=registry_name, key=key, allow_dirty=False))
         public = prefix.with_suffix(".pub")
-        verify_images(argparse.Namespace(images=[], key=public))
+        verify_images(argparse.Namespace(images=[], key=public, rebuilt_by=[]))
         play(argparse.Namespace(key=public))
+        rehearse_rebuild(workdir, KeyPair.beside(key))
+
+
+def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
+    """A second party rebuilds the release and vouches for it; an altered release, signed
+    with the real key, fails the rebuild and is refused."""
+    prefix = workdir / "keys" / "rebuilder"
+    keygen(argparse.Namespace(prefix=prefix))
+    references = released_references()
+    forged = altered_release(releaser) if os.geteuid() == 0 else None
+    if forged is None:
+        print("the altered release is not made: its attacker runs skopeo through chroot (root)")
+    options = argparse.Namespace(
+        images=[*references, *([str(forged)] if forged else [])],
+        key=releaser.public,
+        git=None,
+        sign=prefix.with_suffix(".key"),
+        verifier=None,
+    )
+    findings = {str(f.target.image): f for f in rebuilt(options)}
+    if forged is not None:
+        caught = findings.pop(str(forged))
+        if caught.passed or not caught.differences:
+            raise BuildError(f"the altered release {forged} was not caught by its rebuild")
+        print(f"\nthe altered release fails its rebuild: {caught.differences[0]}")
+    if failed := [name for name, f in findings.items() if not f.passed]:
+        raise BuildError(f"the release does not rebuild bit for bit: {', '.join(failed)}")
+    rebuilder = prefix.with_suffix(".pub")
+    verify_images(argparse.Namespace(images=[], key=releaser.public, rebuilt_by=[rebuilder]))
+    # The releaser never rebuilt its own release: requiring that is refused.
+    try:
+        verify_images(
+            argparse.Namespace(images=[], key=releaser.public, rebuilt_by=[releaser.public])
+        )
+    except BuildError as refused:
+        print(f"\nverify-release --rebuilt-by a key that rebuilt nothing refuses: {refused}")
+    else:
+        raise BuildError("verify-release --rebuilt-by admitted a release nobody rebuilt")
+    if forged is not None:
+        try:
+            verify_images(
+                argparse.Namespace(
+                    images=[str(forged)], key=releaser.public, rebuilt_by=[rebuilder]
+                )
+            )
+        except BuildError as refused:
+            print(f"\nverify-release --rebuilt-by refuses the altered release: {refused}")
+        else:
+            raise BuildError(f"verify-release --rebuilt-by admitted the altered release {forged}")
+
+
+def altered_release(releaser: KeyPair) -> Pinned:
+    """The deployed variant's host image, one byte changed, signed and attested with the
+    releaser's key: what a compromised build machine would publish."""
+    platform = host_platform()
+    entry = next(i for i in read_record()["images"] if i["variant"] == DEPLOYED_VARIANT)
+    genuine = Pinned.parse(entry["platforms"][platform.name]["reference"])
+    stem = f"{DEPLOYED_VARIANT}.{platform.debian}"
+    return tamper.released_altered(
+        debtools.ChrootSkopeo(run_shown),
+        cosign(),
+        genuine,
+        "altered",
+        key=releaser.private,
+        attachments=[
+            (RELEASE_DIR / f"{stem}.cdx.json", SBOM_TYPE),
+            (RELEASE_DIR / f"{stem}.provenance.json", provenance.COSIGN_TYPE),
+        ],
+    )
 
 
 def cosign() -> Cosign:
@@ -152,7 +276,22 @@ def parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("verify")
     sub.add_argument("images", nargs="*", metavar="REF@DIGEST")
     sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)
+    sub.add_argument(
+        "--rebuilt-by",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="PUB",
+        help="require a PASSED rebuild signed with this key (repeatable)",
+    )
     sub.set_defaults(run=verify_images)
+    sub = commands.add_parser("rebuild")
+    sub.add_argument("images", nargs="*", metavar="REF@DIGEST")
+    sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC, help="the releaser's cosign.pub")
+    sub.add_argument("--git", metavar="URL", help="clone the commit from here, not this clone")
+    sub.add_argument("--sign", type=Path, metavar="KEY", help="attest the verdict with this key")
+    sub.add_argument("--verifier", help="the verifier id (default: the key's fingerprint)")
+    sub.set_defaults(run=rebuild_images)
     sub = commands.add_parser("gate")
     sub.add_argument("image", metavar="REF@DIGEST")
     sub.add_argument("--key", type=Path, default=DEFAULT_PUBLIC)

@@ -1,4 +1,4 @@
-"""What an image index in a registry holds: each platform's manifest, read by digest.
+"""What a registry holds, read by digest: an index's platforms, a manifest, a blob.
 
 Anonymous reads over the registry's HTTP API (plain HTTP for loopback
 registries only, as `references` decides). The bytes must hash to the digest
@@ -14,7 +14,7 @@ import urllib.request
 from typing import Any
 
 from tools.process import BuildError
-from tools.release.references import Pinned
+from tools.release.references import Pinned, Repository
 
 INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
@@ -26,19 +26,15 @@ IMAGE_TYPES = (
 )
 
 
-def fetch(image: Pinned) -> dict[str, Any]:
-    """The manifest or index `image` names, checked against its digest."""
-    scheme = "http" if image.repository.loopback else "https"
-    repository = image.repository
-    url = f"{scheme}://{repository.registry}/v2/{repository.path}/manifests/{image.digest}"
-    accept = {"Accept": ", ".join(INDEX_TYPES + IMAGE_TYPES)}
-    request = urllib.request.Request(url, headers=accept)  # noqa: S310 (http or https, above)
+def _checked(url: str, digest: str, headers: dict[str, str]) -> bytes:
+    """The body at `url`, which must hash to `digest`."""
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (http or https, above)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            body = response.read()
+        with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+            body: bytes = response.read()
     except urllib.error.HTTPError as error:
         hint = (
-            "the registry wants credentials, and indexes are read anonymously: "
+            "the registry wants credentials, and images are read anonymously: "
             "verify from a registry that allows anonymous pulls"
             if error.code == 401
             else "is the digest the one `nox -s release` printed?"
@@ -47,10 +43,27 @@ def fetch(image: Pinned) -> dict[str, Any]:
     except OSError as error:
         raise BuildError(f"{url}: {error}; is the registry running and reachable?") from error
     actual = "sha256:" + hashlib.sha256(body).hexdigest()
-    if actual != image.digest:
-        raise BuildError(f"{url} sent a manifest whose digest is {actual}: do not trust it")
+    if actual != digest:
+        raise BuildError(f"{url} sent bytes whose digest is {actual}: do not trust them")
+    return body
+
+
+def _url(repository: Repository, kind: str, digest: str) -> str:
+    scheme = "http" if repository.loopback else "https"
+    return f"{scheme}://{repository.registry}/v2/{repository.path}/{kind}/{digest}"
+
+
+def fetch(image: Pinned) -> dict[str, Any]:
+    """The manifest or index `image` names, checked against its digest."""
+    accept = {"Accept": ", ".join(INDEX_TYPES + IMAGE_TYPES)}
+    body = _checked(_url(image.repository, "manifests", image.digest), image.digest, accept)
     manifest: dict[str, Any] = json.loads(body)
     return manifest
+
+
+def blob(repository: Repository, digest: str) -> bytes:
+    """A config or layer blob of the repository, checked against its digest."""
+    return _checked(_url(repository, "blobs", digest), digest, {})
 
 
 def platform_name(entry: dict[str, Any]) -> str:

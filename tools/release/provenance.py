@@ -11,6 +11,7 @@ that isolates builds from each other and from their users.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 from collections.abc import Mapping
@@ -122,6 +123,55 @@ def check(statement: Mapping[str, Any]) -> None:
         json_format.ParseDict(dict(statement), provenance_pb2.Provenance())
     except json_format.ParseError as error:
         raise BuildError(f"the provenance does not fit SLSA v1: {error}") from error
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildInputs:
+    """What a provenance says one platform's image was built from: all a rebuild takes."""
+
+    commit: str
+    plan: BuildPlan
+    platform: str
+    dockerfile: str
+    builder: str
+    builder_version: str
+    source_date_epoch: str
+    #: Lock file (its path in the commit) → its sha256.
+    locks: dict[str, str]
+    #: Base build arg → (the image it names, that image's ID).
+    bases: dict[str, tuple[str, str]]
+
+    @classmethod
+    def from_predicate(cls, predicate: Mapping[str, Any]) -> BuildInputs:
+        """Read back what `predicate()` wrote; BuildError if a field a rebuild needs is gone."""
+        try:
+            definition = predicate["buildDefinition"]
+            external, internal = definition["externalParameters"], definition["internalParameters"]
+            builder = predicate["runDetails"]["builder"]
+            name = builder["id"].removeprefix("urn:moscow-time:builder:")
+            locks, bases = {}, {}
+            for dependency in definition["resolvedDependencies"]:
+                digest = dependency["digest"]
+                if "uri" in dependency and "name" in dependency:
+                    bases[dependency["name"]] = (dependency["uri"], "sha256:" + digest["sha256"])
+                elif "name" in dependency:
+                    locks[dependency["name"]] = digest["sha256"]
+            return cls(
+                commit=external["source"]["revision"],
+                plan=BuildPlan.from_json(internal["plan"]),
+                platform=internal["platform"],
+                dockerfile=external["dockerfile"],
+                builder=name,
+                builder_version=builder["version"][name],
+                source_date_epoch=str(external["sourceDateEpoch"]),
+                locks=locks,
+                bases=bases,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise BuildError(
+                f"the provenance lacks {error} that a rebuild needs: it was not written by "
+                "`nox -s release` of a commit that records its build plan"
+            ) from error
 
 
 def summary(statement: Mapping[str, Any]) -> list[list[str]]:

@@ -1,4 +1,4 @@
-"""The attacker the policy must stop: one byte changed in one layer, re-pushed, signature copied.
+"""The attackers: one byte changed in one layer, re-pushed, then the signature copied or made.
 
 `tamper` pulls a signed image into an OCI layout, flips one byte inside a
 file of its top layer, and fixes every digest on the way up (layer, diff_id,
@@ -6,6 +6,10 @@ config, manifest), as a careful attacker would, so the registry and a
 client's digest checks accept the result. It pushes that under the same tag
 and copies the genuine signature to the new digest. Only the signature's
 claim ("this manifest digest") can tell the two apart.
+
+`released_altered` is the stronger attacker, a compromised build machine: it
+signs the altered image with the real key and attaches the genuine
+provenance. Signatures cannot tell; `nox -s rebuild` can.
 """
 
 from __future__ import annotations
@@ -16,12 +20,14 @@ import io
 import json
 import subprocess
 import tarfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tools.process import BuildError
 from tools.release.debtools import ChrootSkopeo
 from tools.release.references import Pinned
+from tools.release.signing import Cosign
 
 
 def flip_one_byte(layer_tar: bytes) -> bytes:
@@ -88,4 +94,23 @@ def tamper(skopeo: ChrootSkopeo, genuine: Pinned, tag: str) -> Pinned:
         f"docker://{genuine.signature_tag}",
         f"docker://{forged.signature_tag}",
     )
+    return forged
+
+
+def released_altered(
+    skopeo: ChrootSkopeo,
+    cosign: Cosign,
+    genuine: Pinned,
+    tag: str,
+    *,
+    key: Path,
+    attachments: Sequence[tuple[Path, str]],
+) -> Pinned:
+    """What a compromised build machine releases: `genuine` with one byte changed, signed with
+    the real key, carrying the genuine image's SBOM and provenance (`attachments`: predicate
+    file and cosign type). Every signature check passes; only a rebuild can tell."""
+    forged = tamper(skopeo, genuine, tag)
+    cosign.sign(forged, key)
+    for predicate, kind in attachments:
+        cosign.attest(forged, key, predicate, kind)
     return forged

@@ -1,0 +1,316 @@
+"""The rebuild's decisions without a registry: what the provenance gives back, what is
+compared, the verification summary and the check that requires one, the store of its own."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import hashlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
+from tools.images.plan import BuildPlan
+from tools.paths import ROOT
+from tools.process import BuildError, git_revision, run_shown
+from tools.release import manifests, provenance, rebuild, vsa
+from tools.release.provenance import BuildInputs
+from tools.release.references import Pinned, Repository
+from tools.settings import OFFLINE_ENV, UPSTREAM_ENV
+
+DIGEST = "sha256:" + "ab" * 32
+REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
+IMAGE = Pinned(REPOSITORY, DIGEST)
+OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
+
+
+def a_predicate() -> dict[str, Any]:
+    """What `nox -s release` attests for an arm64 slim image built on stand-ins at HEAD."""
+    plan = BuildPlan(
+        builder="buildah",
+        platforms=("linux/amd64", "linux/arm64"),
+        bases={"linux/arm64": {"slim": "localhost/base"}},
+        revision=git_revision(),
+        epoch=1796000000,
+        offline=True,
+    )
+    return provenance.predicate(
+        plan=plan,
+        tree_clean=True,
+        dockerfile="Dockerfile",
+        build_args={"PYTHON_IMAGE": "localhost/base", "SOURCE_DATE_EPOCH": "1796000000"},
+        base_ids={"PYTHON_IMAGE": DIGEST},
+        builder_version="buildah version 1.28.2",
+        platform="linux/arm64",
+    )
+
+
+def inputs() -> BuildInputs:
+    return BuildInputs.from_predicate(a_predicate())
+
+
+def target(image: Pinned = IMAGE) -> rebuild.Target:
+    return rebuild.Target(image, str(image), inputs(), a_predicate())
+
+
+# ---- what the provenance gives back -----------------------------------------------
+
+
+def test_the_provenance_gives_back_everything_a_rebuild_takes() -> None:
+    found = inputs()
+    assert found.commit == git_revision()
+    assert (found.platform, found.dockerfile) == ("linux/arm64", "Dockerfile")
+    assert (found.builder, found.builder_version) == ("buildah", "buildah version 1.28.2")
+    assert found.source_date_epoch == "1796000000"
+    assert found.bases == {"PYTHON_IMAGE": ("localhost/base", DIGEST)}
+    committed = subprocess.run(
+        ["git", "-C", str(ROOT), "show", f"{found.commit}:requirements.txt"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    assert found.locks["requirements.txt"] == hashlib.sha256(committed).hexdigest()
+    assert found.plan.platforms == ("linux/amd64", "linux/arm64")
+
+
+def test_a_provenance_without_the_plan_says_it_cannot_be_rebuilt() -> None:
+    predicate = a_predicate()
+    del predicate["buildDefinition"]["internalParameters"]["plan"]
+    with pytest.raises(BuildError, match="lacks 'plan'"):
+        BuildInputs.from_predicate(predicate)
+
+
+def test_the_variant_comes_from_the_dockerfile() -> None:
+    assert target().variant == "slim"
+    odd = dataclasses.replace(target(), inputs=dataclasses.replace(inputs(), dockerfile="X"))
+    with pytest.raises(BuildError, match="no variant is built from X"):
+        _ = odd.variant
+
+
+def test_locks_must_hash_to_what_the_provenance_records(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("flask==3\n")
+    recorded = {"requirements.txt": hashlib.sha256(b"flask==3\n").hexdigest()}
+    rebuild.check_locks(tmp_path, recorded, "a" * 40)
+    with pytest.raises(BuildError, match="does not describe that commit"):
+        rebuild.check_locks(tmp_path, {"requirements.txt": "0" * 64}, "a" * 40)
+    with pytest.raises(BuildError, match=r"has no standins/slim\.amd64\.lock"):
+        rebuild.check_locks(tmp_path, {"standins/slim.amd64.lock": "0" * 64}, "a" * 40)
+
+
+def test_the_commits_own_build_runs_clean_with_the_provenances_choices() -> None:
+    found = inputs()
+    arguments = rebuild.build_arguments(found, ["linux/amd64", "linux/arm64"])
+    assert arguments[:3] == ["--sessions", "build", "--"]
+    assert {"--no-cache", "--offline", "linux/amd64,linux/arm64", "buildah"} <= set(arguments)
+    offline = rebuild.build_environment(found)
+    assert offline[OFFLINE_ENV] == "1"
+    assert all(offline[var] == "" for var in UPSTREAM_ENV.values())
+    upstream = {"slim": "python:3.13-slim-trixie@sha256:" + "ef" * 32}
+    online_plan = dataclasses.replace(
+        found.plan, offline=False, bases={"linux/amd64": upstream, "linux/arm64": upstream}
+    )
+    online = rebuild.build_environment(dataclasses.replace(found, plan=online_plan))
+    assert online[OFFLINE_ENV] == "0"
+    assert online[UPSTREAM_ENV["slim"]] == upstream["slim"]
+    assert "--offline" not in rebuild.build_arguments(
+        dataclasses.replace(found, plan=online_plan), ["linux/amd64"]
+    )
+
+
+def test_each_commit_is_rebuilt_once_for_all_its_images(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    groups: list[tuple[str, int]] = []
+
+    def rebuild_commit(
+        run: object, commit: str, group: list[rebuild.Target], **_: object
+    ) -> list[object]:
+        groups.append((commit, len(group)))
+        return []
+
+    monkeypatch.setattr(rebuild, "rebuild_commit", rebuild_commit)
+    other = dataclasses.replace(
+        target(OTHER), inputs=dataclasses.replace(inputs(), commit="b" * 40)
+    )
+    rebuild.rebuild(print, [target(), target(OTHER), other], nox=["nox"], workdir=Path("/x"))
+    assert groups == [(git_revision(), 2), ("b" * 40, 1)]
+
+
+# ---- what is compared, and how a difference is told -----------------------------
+
+
+def test_each_layer_is_a_row_and_a_missing_one_is_none() -> None:
+    rows = rebuild.comparison_rows("sha256:1", "sha256:2", ["a", "b"], ["a", "c", "d"])
+    assert rows[1] == ["image ID (config)", "sha256:1", "sha256:2", "DIFFERS"]
+    assert [row[-1] for row in rows[2:]] == ["same", "DIFFERS", "DIFFERS"]
+    assert rows[-1][1] == "(none)"
+    finding = rebuild.Finding(target(), "sha256:1", "sha256:2", rows, [], 1.0, 0.1)
+    assert not finding.passed
+    assert finding.verdict == vsa.FAILED
+    same = rebuild.comparison_rows("sha256:1", "sha256:1", ["a"], ["a"])
+    assert rebuild.Finding(target(), "sha256:1", "sha256:1", same, [], 1.0, 0.1).passed
+
+
+def test_a_config_difference_names_the_field() -> None:
+    released = {"config": {"Labels": {"revision": "a"}}, "rootfs": {"diff_ids": ["x"]}}
+    rebuilt = {"config": {"Labels": {"revision": "b"}}, "rootfs": {"diff_ids": ["y"]}}
+    assert rebuild.config_difference(released, rebuilt) == [
+        'config config.Labels.revision: released "a", rebuilt "b"'
+    ]
+
+
+def test_released_layers_are_unpacked_from_gzip(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    layer = b"a layer tarball, as bytes"
+    blobs = {"sha256:1": gzip.compress(layer), "sha256:2": layer, "sha256:3": b"zstd"}
+    monkeypatch.setattr(manifests, "blob", lambda repository, digest: blobs[digest])
+    manifest = {
+        "layers": [
+            {
+                "digest": "sha256:1",
+                "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            },
+            {"digest": "sha256:2", "mediaType": "application/vnd.oci.image.layer.v1.tar"},
+            {"digest": "sha256:3", "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd"},
+        ]
+    }
+    found = rebuild.released_layers(IMAGE, manifest, [1, 2], tmp_path)
+    assert found[1].read_bytes() == layer
+    assert found[2].read_bytes() == layer
+    with pytest.raises(BuildError, match=r"tar\+zstd: only tar and gzip"):
+        rebuild.released_layers(IMAGE, manifest, [3], tmp_path)
+
+
+# ---- the verification summary ------------------------------------------------------
+
+
+def summary(passed: bool = True, image: Pinned = IMAGE) -> dict[str, Any]:
+    return vsa.summary(
+        verifier="urn:test:rebuilder",
+        image=image,
+        passed=passed,
+        inputs=vsa.inputs_used(image, a_predicate(), inputs()),
+        time_verified="2026-11-28T12:00:00Z",
+    )
+
+
+def statement(predicate: dict[str, Any], image: Pinned = IMAGE) -> dict[str, Any]:
+    return {
+        "subject": [{"name": "x", "digest": {"sha256": image.digest.removeprefix("sha256:")}}],
+        "predicateType": vsa.PREDICATE_TYPE,
+        "predicate": predicate,
+    }
+
+
+def test_a_summary_fits_the_vsa_schema_and_names_every_input() -> None:
+    passed, failed = summary(), summary(passed=False)
+    assert (passed["verificationResult"], passed["verifiedLevels"]) == (
+        "PASSED",
+        ["SLSA_BUILD_LEVEL_1"],
+    )
+    assert (failed["verificationResult"], failed["verifiedLevels"]) == ("FAILED", [])
+    uris = [each["uri"] for each in passed["inputAttestations"]]
+    assert uris[0].endswith(DIGEST.replace(":", "-") + ".att")
+    assert f"git+moscow-time@{git_revision()}" in uris
+    assert {"requirements.txt", "localhost/base"} <= set(uris)
+    assert passed["resourceUri"] == str(IMAGE)
+
+
+def test_a_summary_outside_the_schema_is_refused() -> None:
+    with pytest.raises(BuildError, match="verifiedLevels is no list"):
+        vsa.check(summary() | {"verifiedLevels": "SLSA_BUILD_LEVEL_1"})
+    with pytest.raises(BuildError, match="VSA v1"):
+        vsa.check(summary() | {"result": "PASSED"})
+
+
+def test_the_verdict_is_the_newest_about_this_digest_under_our_policy() -> None:
+    other_policy = summary() | {"policy": {"uri": "urn:someone:else"}}
+    statements = [
+        statement(summary(passed=False)),
+        statement(summary()),
+        statement(summary(image=OTHER), OTHER),
+        statement(other_policy),
+    ]
+    found = vsa.verdict(statements, IMAGE)
+    assert found is not None
+    assert found["verificationResult"] == "PASSED"
+    assert vsa.verdict(statements[2:], IMAGE) is None
+
+
+class FakeCosign:
+    """Answers verify-attestation with these statements, or fails as cosign does."""
+
+    def __init__(self, statements: list[dict[str, Any]] | None) -> None:
+        self.statements = statements
+
+    def verify_attestation(self, image: Pinned, key: Path, kind: str) -> list[dict[str, Any]]:
+        assert kind == vsa.PREDICATE_TYPE
+        if self.statements is None:
+            raise BuildError("verifying failed: no matching attestations")
+        return self.statements
+
+
+def require(statements: list[dict[str, Any]] | None, key: Path) -> str:
+    cosign: Any = FakeCosign(statements)
+    return vsa.require_passed(cosign, IMAGE, key, original="R@D")
+
+
+def test_verify_requires_a_passed_rebuild_from_the_key_named(tmp_path: Path) -> None:
+    key = tmp_path / "rebuilder.pub"
+    key.write_text("public")
+    assert require([statement(summary())], key) == "urn:test:rebuilder"
+    with pytest.raises(BuildError, match="says FAILED") as failed:
+        require([statement(summary(passed=False))], key)
+    assert "do not deploy it" in str(failed.value)
+    with pytest.raises(BuildError, match=r"no rebuild of .* signed by .*nox -s rebuild -- R@D"):
+        require(None, key)
+    with pytest.raises(BuildError, match="is about"):
+        require([statement(summary(image=OTHER), OTHER)], key)
+    with pytest.raises(BuildError, match="no rebuilder's public key"):
+        require([], tmp_path / "absent.pub")
+
+
+def test_a_verifier_is_named_by_its_key(tmp_path: Path) -> None:
+    (tmp_path / "a.pub").write_text("a")
+    (tmp_path / "b.pub").write_text("b")
+    first = vsa.key_id(tmp_path / "a.pub")
+    assert first == vsa.key_id(tmp_path / "a.pub")
+    assert first != vsa.key_id(tmp_path / "b.pub")
+    assert first.startswith("urn:moscow-time:rebuilder:key-sha256:")
+
+
+# ---- the store of its own -------------------------------------------------------------
+
+
+def test_a_separate_store_is_used_while_entered_and_gone_after(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv(STORAGE_CONF_ENV, "/etc/machine.conf")
+    store = SeparateStore(tmp_path / "store", driver="vfs", program="true")
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "left-over").write_text("from a run that crashed")
+    with store:
+        assert os.environ[STORAGE_CONF_ENV] == str(store.conf)
+        assert not (tmp_path / "store" / "left-over").exists()
+        conf = store.conf.read_text()
+        assert 'driver = "vfs"' in conf
+        assert f'graphroot = "{store.graph}"' in conf
+    assert os.environ[STORAGE_CONF_ENV] == "/etc/machine.conf"
+    assert not store.root.exists()
+
+
+def test_a_plan_read_back_from_a_rebuild_is_the_plan_written() -> None:
+    plan = inputs().plan
+    assert BuildPlan.from_json(plan.to_json()) == plan
+
+
+def test_the_commit_comes_from_this_clone_or_from_git_url(tmp_path: Path) -> None:
+    commit = git_revision()
+    rebuild.checkout(run_shown, commit, tmp_path / "cloned", str(ROOT))
+    assert (tmp_path / "cloned" / "noxfile.py").exists()
+    with pytest.raises(BuildError, match=r"not in this clone: `git fetch origin 0{40}`"):
+        rebuild.checkout(run_shown, "0" * 40, tmp_path / "absent", None)

@@ -1,0 +1,365 @@
+"""`nox -s rebuild`: a released image, rebuilt from its signed provenance alone, and compared.
+
+For each REF@DIGEST (an index: each platform's manifest in it), the release's
+signature and provenance are verified with the releaser's public key; the
+provenance alone then says what to rebuild: the commit, its build plan (builder,
+platforms, bases, epoch), the digests of the locks and the bases. That commit
+is checked out in a worktree (from this clone, or from `--git URL`), its locks
+must hash to what the provenance records, and the commit's own noxfile builds
+it in an empty store of its own (`SeparateStore`: the bases copied in by the
+IDs the provenance names), with no layer cache and a fresh wheelhouse. Each
+platform's rebuilt image is then compared with what the registry serves: the
+config digest (the image ID)
+and every layer's diff_id, and for a layer that differs, every file that
+differs and how (`layerdiff`). `--sign KEY` attaches the verdict as a signed
+verification summary (`vsa`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from tools import builders
+from tools.builders import Builder
+from tools.builders.archives import archive_paths, directory_reader
+from tools.images import layerdiff
+from tools.images import record as build_record
+from tools.images.record import BuildRecord, Built
+from tools.model import VARIANTS, host_platform
+from tools.process import BuildError, Runner, checkout_worktree, has_commit, sha256_file
+from tools.release import manifests, vsa
+from tools.release.consumer import verify
+from tools.release.provenance import BuildInputs
+from tools.release.references import Pinned
+from tools.release.signing import Cosign
+from tools.settings import BUILDER_ENV, OFFLINE_ENV, PLATFORMS_ENV, UPSTREAM_ENV
+from tools.tables import table
+
+SIDES: layerdiff.Sides = ("released", "rebuilt")
+
+
+@dataclasses.dataclass(frozen=True)
+class Target:
+    """One platform's released image, and what its verified provenance says it came from."""
+
+    image: Pinned
+    #: The reference the user gave: this manifest, or the index that lists it.
+    given: str
+    inputs: BuildInputs
+    provenance: dict[str, Any]
+
+    @property
+    def variant(self) -> str:
+        for variant in VARIANTS.values():
+            if variant.dockerfile == self.inputs.dockerfile:
+                return variant.name
+        raise BuildError(f"{self.image}: no variant is built from {self.inputs.dockerfile}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding:
+    """One platform's image as released and as rebuilt, compared."""
+
+    target: Target
+    released_id: str
+    rebuilt_id: str
+    #: what, released, rebuilt, same: the image ID, then each layer's diff_id.
+    rows: list[list[str]]
+    #: For a failure: the files that differ, layer by layer (empty when it passed).
+    differences: list[str]
+    #: The commit's build (shared by every image of it) and this comparison, in seconds.
+    build_seconds: float
+    compare_seconds: float
+
+    @property
+    def passed(self) -> bool:
+        return all(row[-1] == "same" for row in self.rows[1:])
+
+    @property
+    def verdict(self) -> str:
+        return vsa.PASSED if self.passed else vsa.FAILED
+
+    def report(self) -> str:
+        target = self.target
+        head = (
+            f"{target.image} ({target.inputs.platform}, {target.variant}) rebuilt from "
+            f"{target.inputs.commit[:12]}: {self.verdict} (build {self.build_seconds:.0f} s, "
+            f"shared by the commit's images; comparison {self.compare_seconds:.1f} s)"
+        )
+        return "\n".join([head, table(self.rows), *self.differences])
+
+
+def targets(cosign: Cosign, references: Sequence[str], public_key: Path) -> list[Target]:
+    """Each platform's image the references name, its signature and provenance verified."""
+    found = []
+    for given in references:
+        for verified in verify(cosign, Pinned.parse(given), public_key):
+            inputs = BuildInputs.from_predicate(verified.provenance)
+            found.append(Target(verified.image, given, inputs, verified.provenance))
+    return found
+
+
+def checkout(run: Runner, commit: str, worktree: Path, git_url: str | None) -> None:
+    """The commit in a fresh worktree: from this clone, or cloned from `git_url`."""
+    if git_url:
+        shutil.rmtree(worktree, ignore_errors=True)
+        run("git", "clone", "--quiet", "--no-checkout", git_url, str(worktree))
+        run("git", "-C", str(worktree), "checkout", "--quiet", "--detach", commit)
+        return
+    if not has_commit(commit):
+        raise BuildError(
+            f"commit {commit[:12]} is not in this clone: `git fetch origin {commit}` (or "
+            "unshallow the clone), or pass --git URL of the repository it was released from"
+        )
+    checkout_worktree(run, commit, worktree)
+
+
+def check_locks(worktree: Path, locks: Mapping[str, str], commit: str) -> None:
+    """Every lock the provenance names must hash, in the commit, to what it records."""
+    for name, recorded in sorted(locks.items()):
+        path = worktree / name
+        if not path.is_file():
+            raise BuildError(f"{commit[:12]} has no {name}, which the provenance names")
+        if (actual := sha256_file(path)) != recorded:
+            raise BuildError(
+                f"{name} in {commit[:12]} hashes to {actual[:16]}…, the provenance says "
+                f"{recorded[:16]}…: the provenance does not describe that commit; do not trust it"
+            )
+
+
+def build_arguments(inputs: BuildInputs, platforms: Sequence[str]) -> list[str]:
+    """The commit's own `nox -s build`, clean, with the provenance's builder and bases."""
+    options = ["--builder", inputs.builder, "--no-cache", "--platform", ",".join(platforms)]
+    return ["--sessions", "build", "--", *options, *(["--offline"] if inputs.plan.offline else [])]
+
+
+def build_environment(inputs: BuildInputs) -> dict[str, str]:
+    """The build choices of this environment, replaced by the provenance's: its bases, on
+    stand-ins or upstream, whatever this machine's `MOSCOW_TIME_*` say."""
+    plan = inputs.plan
+    env = {OFFLINE_ENV: "1" if plan.offline else "0", BUILDER_ENV: "", PLATFORMS_ENV: ""}
+    upstream = {} if plan.offline else plan.bases[plan.platforms[0]]
+    return env | {var: upstream.get(name, "") for name, var in UPSTREAM_ENV.items()}
+
+
+def check_bases(builder: Builder, target: Target) -> None:
+    """The bases the rebuild used must be the ones the provenance names, by ID."""
+    for arg, (reference, recorded) in sorted(target.inputs.bases.items()):
+        here = builder.image_id(reference)
+        if here != recorded:
+            raise BuildError(
+                f"cannot rebuild {target.image}: its {arg} {reference} is {here} here, the "
+                f"provenance names {recorded}. Stand-ins: make them from the commit's locks "
+                "(MOSCOW_TIME_DEBIAN_SNAPSHOT reaches packages the mirror dropped), on a "
+                f"{target.inputs.plan.platforms[0]} machine as the release was; upstream "
+                "bases: pull that digest"
+            )
+
+
+def released_layers(
+    image: Pinned, manifest: Mapping[str, Any], numbers: Sequence[int], scratch: Path
+) -> dict[int, Path]:
+    """The registry's layers with these numbers (1 = bottom), uncompressed, under `scratch`."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    found = {}
+    for number in numbers:
+        layer = manifest["layers"][number - 1]
+        data = manifests.blob(image.repository, layer["digest"])
+        media_type = layer.get("mediaType", "")
+        if media_type.endswith("gzip"):
+            data = gzip.decompress(data)
+        elif not media_type.endswith(("tar", "rootfs.diff.tar")):
+            raise BuildError(
+                f"layer {number} of {image} is {media_type}: only tar and gzip are read"
+            )
+        found[number] = scratch / f"{number}.tar"
+        found[number].write_bytes(data)
+    return found
+
+
+def config_difference(released: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> list[str]:
+    """The config's fields that differ (labels, environment, dates), when the layers do not."""
+
+    def flat(document: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in document.items():
+            if isinstance(value, Mapping):
+                out |= flat(value, f"{prefix}{key}.")
+            elif key != "diff_ids":
+                out[f"{prefix}{key}"] = json.dumps(value)
+        return out
+
+    left, right = flat(released), flat(rebuilt)
+    return [
+        f"config {key}: released {left.get(key, '(absent)')}, rebuilt {right.get(key, '(absent)')}"
+        for key in sorted(left.keys() | right.keys())
+        if left.get(key) != right.get(key)
+    ]
+
+
+def comparison_rows(
+    released_id: str, rebuilt_id: str, released: Sequence[str], rebuilt: Sequence[str]
+) -> list[list[str]]:
+    """The image ID, then each layer's diff_id (bottom first), on both sides."""
+    mark = {True: "same", False: "DIFFERS"}
+    rows = [
+        ["what", *SIDES, "same"],
+        ["image ID (config)", released_id, rebuilt_id, mark[released_id == rebuilt_id]],
+    ]
+    for number in range(1, max(len(released), len(rebuilt)) + 1):
+        pair = [ids[number - 1] if number <= len(ids) else "(none)" for ids in (released, rebuilt)]
+        rows.append([f"layer {number}", pair[0], pair[1], mark[pair[0] == pair[1]]])
+    return rows
+
+
+def explain(
+    builder: Builder,
+    image: Pinned,
+    manifest: Mapping[str, Any],
+    config: Mapping[str, Any],
+    rebuilt_id: str,
+) -> list[str]:
+    """The files that differ in each differing layer; the config's fields if no layer does."""
+    released = config["rootfs"]["diff_ids"]
+    rebuilt = builder.diff_ids(rebuilt_id)
+    differing = [
+        number
+        for number in range(1, max(len(released), len(rebuilt)) + 1)
+        if released[number - 1 : number] != rebuilt[number - 1 : number]
+    ]
+    lines: list[str] = []
+    with tempfile.TemporaryDirectory() as scratch:
+        ours = layerdiff.stored_layers(builder, rebuilt_id, Path(scratch) / "rebuilt")
+        in_registry = [n for n in differing if n <= len(released)]
+        theirs = released_layers(image, manifest, in_registry, Path(scratch) / "released")
+        for number in differing:
+            left = layerdiff.listing_of(theirs[number]) if number in theirs else {}
+            right = layerdiff.listing_of(ours[number - 1]) if number <= len(ours) else {}
+            lines += layerdiff.listing_difference(number, left, right, 40, SIDES)
+        if not differing:
+            unpacked = Path(scratch) / "rebuilt" / "unpacked"
+            config_path, _ = archive_paths(directory_reader(unpacked))
+            lines += config_difference(config, json.loads((unpacked / config_path).read_text()))
+    return lines
+
+
+def compare(builder: Builder, target: Target, rebuilt_id: str, build_seconds: float) -> Finding:
+    """The released image against its rebuild: IDs and layers; the files if they differ."""
+    started = time.monotonic()
+    manifest = manifests.fetch(target.image)
+    released_id = manifest["config"]["digest"]
+    config = json.loads(manifests.blob(target.image.repository, released_id))
+    rows = comparison_rows(
+        released_id, rebuilt_id, config["rootfs"]["diff_ids"], builder.diff_ids(rebuilt_id)
+    )
+    differences = []
+    if released_id != rebuilt_id:
+        differences = explain(builder, target.image, manifest, config, rebuilt_id)
+    seconds = time.monotonic() - started
+    return Finding(target, released_id, rebuilt_id, rows, differences, build_seconds, seconds)
+
+
+def rebuilt_image(record: BuildRecord, target: Target) -> Built:
+    for built in record.images:
+        if built.variant == target.variant and built.platform == target.inputs.platform:
+            return built
+    made = f"{target.variant} for {target.inputs.platform}"
+    raise BuildError(f"the rebuild of {target.inputs.commit[:12]} made no {made}")
+
+
+def rebuild_commit(
+    run: Runner,
+    commit: str,
+    group: Sequence[Target],
+    *,
+    nox: Sequence[str],
+    workdir: Path,
+    git_url: str | None,
+    say: Callable[[str], None],
+) -> list[Finding]:
+    """One commit's images, rebuilt in an empty store and compared.
+
+    The bases are copied in by the IDs the provenance names when this machine holds
+    them; otherwise the commit's build makes them (stand-ins) or pulls them.
+    """
+    first = group[0].inputs
+    builder = builders.named_builder(first.builder)
+    if (version := builder.version()) != first.builder_version:
+        say(
+            f"warning: released with {first.builder} {first.builder_version!r}, rebuilding "
+            f"with {version!r}: the IDs may differ for that alone"
+        )
+    worktree = workdir / commit[:12]
+    checkout(run, commit, worktree, git_url)
+    for target in group:
+        check_locks(worktree, target.inputs.locks, commit)
+    bases = {pair for target in group for pair in target.inputs.bases.values()}
+    held = sorted((ref, image_id) for ref, image_id in bases if builder.holds(image_id))
+    platforms = list(dict.fromkeys([host_platform().name, *(t.inputs.platform for t in group)]))
+    with builder.separate_store(workdir / "store") as store:
+        for reference, image_id in held:
+            store.copy_in(image_id, reference)
+        started = time.monotonic()
+        noxfile = str(worktree / "noxfile.py")
+        arguments = build_arguments(first, platforms)
+        run(*nox, "--noxfile", noxfile, *arguments, env=build_environment(first))
+        seconds = time.monotonic() - started
+        record = build_record.require(build_record.in_checkout(worktree))
+        if str(record.plan.epoch) != first.source_date_epoch:
+            raise BuildError(
+                f"{commit[:12]} built with SOURCE_DATE_EPOCH={record.plan.epoch}, the "
+                f"provenance says {first.source_date_epoch}: it does not describe that commit"
+            )
+        findings = []
+        for target in group:
+            check_bases(builder, target)
+            rebuilt_id = rebuilt_image(record, target).image_id
+            findings.append(compare(builder, target, rebuilt_id, seconds))
+    return findings
+
+
+def rebuild(
+    run: Runner,
+    chosen: Sequence[Target],
+    *,
+    nox: Sequence[str],
+    workdir: Path,
+    git_url: str | None = None,
+    say: Callable[[str], None] = print,
+) -> list[Finding]:
+    """Rebuild each commit the targets name, once, clean; compare each target with it."""
+    findings: list[Finding] = []
+    by_commit: dict[str, list[Target]] = {}
+    for target in chosen:
+        by_commit.setdefault(target.inputs.commit, []).append(target)
+    for commit, group in by_commit.items():
+        findings += rebuild_commit(
+            run, commit, group, nox=nox, workdir=workdir, git_url=git_url, say=say
+        )
+    return findings
+
+
+def sign(
+    cosign: Cosign, finding: Finding, key: Path, *, verifier: str, workdir: Path, now: str
+) -> Path:
+    """Attach the finding to the released manifest as a signed verification summary."""
+    target = finding.target
+    predicate = vsa.summary(
+        verifier=verifier,
+        image=target.image,
+        passed=finding.passed,
+        inputs=vsa.inputs_used(target.image, target.provenance, target.inputs),
+        time_verified=now,
+    )
+    path = workdir / f"vsa.{target.image.digest.removeprefix('sha256:')[:16]}.json"
+    path.write_text(json.dumps(predicate, indent=2) + "\n")
+    cosign.attest(target.image, key, path, vsa.PREDICATE_TYPE)
+    return path
