@@ -206,3 +206,14 @@ def test_the_locks_allow_each_hash_of_each_pin() -> None:
     assert {"flask", "markupsafe", "pip", "waitress"} <= set(allowed.values())
     assert all(re.fullmatch(r"[0-9a-f]{64}", digest) for digest in allowed)
     assert PLATFORMS  # every platform's wheelhouse is checked against the same locks
+
+
+def test_uncommitted_inputs_are_named_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `git status --porcelain` output, stripped, once cost the first path its first letter.
+    answers = {"diff": "moscow_time/app.py\nDockerfile", "ls-files": "image/new.py"}
+    monkeypatch.setattr(identity, "git", lambda *args, **_: answers[args[0]])
+    assert identity.inputs_changed_since_commit() == [
+        "Dockerfile",
+        "image/new.py",
+        "moscow_time/app.py",
+    ]

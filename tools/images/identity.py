@@ -56,8 +56,9 @@ def input_revision() -> str:
 
 def inputs_changed_since_commit() -> list[str]:
     """The image inputs that differ from the last commit (tracked or not), by path."""
-    status = git("status", "--porcelain", "--", *IMAGE_INPUTS)
-    return [line[3:] for line in status.splitlines()]
+    changed = git("diff", "--name-only", "HEAD", "--", *IMAGE_INPUTS).splitlines()
+    changed += git("ls-files", "--others", "--exclude-standard", "--", *IMAGE_INPUTS).splitlines()
+    return sorted(set(changed))
 
 
 def input_files(paths: Iterable[str], root: Path = ROOT) -> list[Path]:
