@@ -23,6 +23,7 @@ from tools.images import reproduce as reproducing
 from tools.inputs import locking
 from tools.inputs import vendor as vendoring
 from tools.noxglue import build_context, install_locked, release_tool, require_images, user_errors
+from tools.settings import Settings
 
 nox.needs_version = ">=2025.02.09"
 # uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
@@ -69,13 +70,15 @@ def serve(session: nox.Session) -> None:
 @nox.session(python=model.LOCK_PYTHON)
 @user_errors
 def lock(session: nox.Session) -> None:
-    """Lock wheels and Debian packages (`-- --check`: fail if stale, show Debian's drift)."""
+    """Lock wheels, Debian packages, upstream bases (`-- --check`: stale? drift? moved tags?)."""
     check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
     install_locked(session, model.DEV_LOCK)
     stale = locking.lock_wheels(
         noxglue.venv_program(session, "pip-compile"), check=check, extra=extra
     )
     for line in locking.lock_debs(list(model.PLATFORMS.values()), check=check):
+        session.log(line)
+    for line in locking.lock_upstream_bases(Settings.read().bases_lock, check=check):
         session.log(line)
     if stale:
         session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
@@ -180,6 +183,13 @@ def vendor(session: nox.Session) -> None:
     session.log(
         vendoring.vendor(Path(session.posargs[0]), noxglue.venv_program(session, "python"))
     )
+
+
+@nox.session(name="upstream-check", tags=["ci"])
+def upstream_check(session: nox.Session) -> None:
+    """Online builds on the exact upstream names, served by a loopback mirror of the stand-ins."""
+    install_locked(session, *TEST_LOCKS, model.BUILD_LOCK)  # pip downloads a missing wheelhouse
+    session.run("pytest", "-rsP", *(session.posargs or ["tests/upstream"]))
 
 
 @nox.session(tags=["ci"])

@@ -15,6 +15,8 @@ BUILD = ROOT / "build"
 #: What each stand-in base is made of: a Containerfile, an mmdebstrap hook and
 #: the Debian locks, one per architecture (NAME.ARCH.lock).
 STANDIN_RECIPES = ROOT / "standins"
+#: The upstream bases by digest (`tools.inputs.baselock`), beside the pip locks.
+BASES_LOCK = ROOT / "bases.lock.json"
 #: The image IDs of one commit, as built here, for other machines to rebuild.
 PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
 STRUCTURE_TESTS = ROOT / "tests" / "structure"

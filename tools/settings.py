@@ -12,6 +12,8 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from tools.paths import BASES_LOCK
+
 PREFIX = "MOSCOW_TIME_"
 OFFLINE_ENV = "MOSCOW_TIME_OFFLINE"
 #: A directory `nox -s vendor` filled: every .deb and wheel a build needs.
@@ -21,6 +23,10 @@ BUILDER_ENV = "MOSCOW_TIME_BUILDER"
 PLATFORMS_ENV = "MOSCOW_TIME_PLATFORMS"
 #: Another reference for an upstream base (to pin one by digest), by base name.
 UPSTREAM_ENV = {"slim": "MOSCOW_TIME_PYTHON_IMAGE", "distroless": "MOSCOW_TIME_DISTROLESS_IMAGE"}
+#: The upstream bases' lock (default: bases.lock.json in the checkout).
+BASES_LOCK_ENV = "MOSCOW_TIME_BASES_LOCK"
+#: 1: an online build takes only the digests the bases' lock holds, and resolves none (CI).
+FROZEN_ENV = "MOSCOW_TIME_FROZEN"
 #: Debian mirrors to fetch locked .debs from: `debian=URL debian-security=URL`.
 MIRRORS_ENV = "MOSCOW_TIME_DEBIAN_MIRRORS"
 #: Debian's snapshot archive (its base URL): where a locked .deb that left the mirror is
@@ -47,6 +53,8 @@ class Settings:
     vendor: Path | None = None
     #: Base name → the upstream reference to use instead of the model's.
     upstream: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    bases_lock: Path = BASES_LOCK
+    frozen: bool = False
 
     @classmethod
     def read(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -58,6 +66,10 @@ class Settings:
             offline=None if env.get(OFFLINE_ENV, "") == "" else env[OFFLINE_ENV] != "0",
             vendor=Path(vendor).resolve() if vendor else None,
             upstream={name: env[var] for name, var in UPSTREAM_ENV.items() if env.get(var)},
+            bases_lock=Path(env[BASES_LOCK_ENV]).resolve()
+            if env.get(BASES_LOCK_ENV)
+            else BASES_LOCK,
+            frozen=env.get(FROZEN_ENV, "") not in ("", "0"),
         )
 
 

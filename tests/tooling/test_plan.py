@@ -15,6 +15,7 @@ from tools.images import platforms, record
 from tools.images.options import Options
 from tools.images.plan import BuildPlan
 from tools.images.record import SCHEMA, BuildRecord, Built, Index
+from tools.inputs.baselock import BaseLock, LockedBase
 from tools.model import BASES, PLATFORMS, host_platform
 from tools.process import BuildError
 from tools.settings import Settings
@@ -49,15 +50,32 @@ def test_the_option_wins_over_the_environment_and_the_environment_fills_the_rest
     assert plan.platforms == (HOST.name, OTHER.name)
 
 
-def test_offline_plans_name_each_platforms_stand_ins_and_online_ones_the_upstreams(
-    buildah: list[str | None],
+def a_lock(tmp_path: Path, *names: str) -> Path:
+    """A bases lock holding these bases' upstream tags, at made-up digests."""
+    lock = BaseLock()
+    for number, name in enumerate(names, start=1):
+        entry = LockedBase(BASES[name].upstream, f"sha256:{number}", {}, "2026-11-01T00:00:00Z")
+        lock = lock.with_entry(name, entry)
+    path = tmp_path / "bases.lock.json"
+    lock.write(path)
+    return path
+
+
+def test_offline_plans_name_each_platforms_stand_ins_and_online_ones_the_locked_upstreams(
+    buildah: list[str | None], tmp_path: Path
 ) -> None:
     offline, _ = planning.make_plan(Options(platform="all"), Settings(offline=True))
     assert offline.base(OTHER, "slim") == BASES["slim"].standin_for(OTHER)
     pinned = "docker.io/library/python:3.13-slim-trixie@sha256:" + "1" * 64
-    online, _ = planning.make_plan(Options(), Settings(offline=False, upstream={"slim": pinned}))
+    settings = Settings(
+        offline=False, upstream={"slim": pinned}, bases_lock=a_lock(tmp_path, "distroless")
+    )
+    online, _ = planning.make_plan(Options(), settings)
     assert online.base(HOST, "slim") == pinned
-    assert online.base(HOST, "distroless") == BASES["distroless"].upstream
+    assert online.base(HOST, "distroless") == BASES["distroless"].upstream + "@sha256:1"
+    frozen = Settings(offline=False, frozen=True, bases_lock=tmp_path / "none.json")
+    with pytest.raises(BuildError, match=r"locks no digest for docker\.io/library/python"):
+        planning.make_plan(Options(), frozen)
 
 
 def test_a_builder_that_builds_one_platform_cannot_plan_two(
@@ -129,12 +147,22 @@ def test_with_nothing_said_the_plan_takes_the_stand_ins_when_no_registry_answers
     buildah: list[str | None],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    *,
     pullable: bool,
     offline: bool,
 ) -> None:
     monkeypatch.setattr(Buildah, "image_id", lambda self, image: None)
-    monkeypatch.setattr(Buildah, "pull", lambda self, run, image: pullable)
-    plan, _ = planning.make_plan(Options(), Settings())
+    asked: list[str] = []
+
+    def pull(self: Buildah, run: object, image: str) -> bool:
+        asked.append(image)
+        return pullable
+
+    monkeypatch.setattr(Buildah, "pull", pull)
+    locked = a_lock(tmp_path, "slim", "distroless")
+    plan, _ = planning.make_plan(Options(), Settings(bases_lock=locked))
+    assert asked[0].endswith(("@sha256:1", "@sha256:2")), "the probe pulls the locked digest"
     assert plan.offline is offline
     said = capsys.readouterr().err
     assert ("no registry answers" in said) is offline

@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from tools.builders.libpod import Buildah
 from tools.images import published as publication
 from tools.images.record import BuildRecord
+from tools.inputs import debs
 from tools.model import VARIANTS
 from tools.paths import PUBLISHED_IDS
-from tools.process import capture
+from tools.process import BuildError, capture
 
 STANDIN_PACKAGES = "# header\n\n[slim] rootfs.tar sha256:aa\nlibc6 2.41-12\npython3.13 3.13.5-2\n"
 
@@ -164,3 +166,18 @@ def test_another_builder_version_or_a_missing_commit_is_said_before_rebuilding()
     shallow = publication.why_incomparable(published, version, lambda _: False)
     assert shallow is not None
     assert "shallow" in shallow
+
+
+def test_a_published_commit_whose_debs_are_gone_everywhere_fails_not_skips(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(publication, "pick_builder", lambda name, **_: Buildah())
+    monkeypatch.setattr(publication, "why_incomparable", lambda *args: None)
+    monkeypatch.setattr(publication, "checkout_worktree", lambda *args: None)
+
+    def gone(worktree: Path) -> None:
+        raise debs.DebGoneError("passwd 1:4.17 is no longer on the mirror (set …SNAPSHOT=URL)")
+
+    monkeypatch.setattr(debs, "fetch_locked", gone)
+    with pytest.raises(BuildError, match=r"cannot rebuild .*: passwd 1:4\.17 is no longer"):
+        publication.rebuild_published(tmp_path / "worktree")

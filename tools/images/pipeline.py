@@ -7,7 +7,7 @@ the plan and call one function here; nothing here calls back into nox.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from tools.images import appimages, identity, standins
 from tools.images.context import Build
@@ -62,10 +62,22 @@ def prepare_bases(build: Build) -> None:
     if build.plan.offline:
         make_standins(build, build.plan.targets, only_stale=True)
     elif missing := list(unavailable(build.builder, build.plan.bases, build.run)):
-        raise BuildError(
-            f"cannot pull {', '.join(missing)}. Without a registry, build on stand-ins "
-            f"made from Debian packages: {OFFLINE_ENV}=1 nox -s build"
+        raise BuildError(unpullable(build.plan.bases, missing))
+
+
+def unpullable(bases: Mapping[str, Mapping[str, str]], missing: Sequence[str]) -> str:
+    """What to do about upstream bases that cannot be pulled, naming each base."""
+    names = {ref: name for refs in bases.values() for name, ref in refs.items()}
+    listed = ", ".join(f"the {names.get(ref, '?')} base {ref}" for ref in missing)
+    if any("@" in ref for ref in missing):
+        return (
+            f"cannot pull {listed}: the registry lacks that locked digest or cannot be reached; "
+            f"`nox -s lock` locks what the tags name now ({OFFLINE_ENV}=1 builds on stand-ins)"
         )
+    return (
+        f"cannot pull {listed}. Without a registry, build on stand-ins made from Debian "
+        f"packages: {OFFLINE_ENV}=1 nox -s build"
+    )
 
 
 def build_images(build: Build) -> BuildRecord:

@@ -18,12 +18,14 @@ from tools import builders
 from tools.images import platforms
 from tools.images.identity import IMAGE_EPOCH, input_revision
 from tools.images.options import Options
+from tools.inputs.baselock import BaseLock, pinned_upstream, skopeo_resolver
 from tools.model import BASES, PLATFORMS, Platform, host_platform
 from tools.process import (
     BuildError,
     Runner,
     capture,
     rfc3339,
+    run_shown,
     say,
 )
 from tools.settings import OFFLINE_ENV, Settings
@@ -130,6 +132,33 @@ def upstream_unreachable(
     return missing is not None
 
 
+def upstream_tags(settings: Settings) -> dict[str, str]:
+    """Each base's upstream reference: the environment's, else the model's tag."""
+    return {name: settings.upstream.get(name, base.upstream) for name, base in BASES.items()}
+
+
+def locked_upstream(settings: Settings) -> dict[str, str]:
+    """Each upstream base as the lock pins it, or its tag where the lock has no entry."""
+    lock = BaseLock.read(settings.bases_lock)
+    references = upstream_tags(settings)
+    return {
+        name: entry.pinned if (entry := lock.entry(name, reference)) else reference
+        for name, reference in references.items()
+    }
+
+
+def pin_upstream(settings: Settings) -> dict[str, str]:
+    """Each upstream base by digest (`baselock.pinned_upstream`): from the lock, or resolved
+    now and written to it (not when frozen)."""
+    return pinned_upstream(
+        upstream_tags(settings),
+        path=settings.bases_lock,
+        frozen=settings.frozen,
+        resolver=lambda: skopeo_resolver(run_shown),
+        say=say,
+    )
+
+
 def make_plan(
     options: Options, settings: Settings, *, reproducible: bool = False
 ) -> tuple[BuildPlan, builders.Builder]:
@@ -149,12 +178,14 @@ def make_plan(
     if problem := platforms.missing_emulation(chosen):
         raise BuildError(problem)
     offline = options.offline or settings.offline
+    locked = locked_upstream(settings)
     if offline is None:
-        offline = upstream_unreachable(builder, chosen, settings.upstream)
+        offline = upstream_unreachable(builder, chosen, locked)
+    upstream = {} if offline else pin_upstream(settings)
     plan = BuildPlan(
         builder=builder.name,
         platforms=tuple(each.name for each in chosen),
-        bases=base_references(chosen, offline=offline, upstream=settings.upstream),
+        bases=base_references(chosen, offline=offline, upstream=upstream),
         revision=input_revision(),
         epoch=IMAGE_EPOCH,
         offline=offline,

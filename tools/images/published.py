@@ -192,11 +192,11 @@ def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Verdict:
     if reason := why_incomparable(published, builder.version(), has_commit):
         return Verdict("incomparable", [reason], reason)
     checkout_worktree(run_shown, published.commit, worktree)
-    try:  # that commit's locked .debs, which may have left Debian's mirror since
+    try:  # that commit's locked .debs: the mirror, the cache, else Debian's snapshot archive
         debs.fetch_locked(worktree)
     except debs.DebGoneError as gone:
-        reason = f"cannot rebuild {published.commit[:12]}: {gone}"
-        return Verdict("incomparable", [reason], reason)
+        # Not a skip: a publication nobody can rebuild any more is a failure to say so.
+        raise BuildError(f"cannot rebuild {published.commit[:12]}: {gone}") from gone
     # That commit's own noxfile builds it, as a new machine would: stand-ins too.
     noxfile = str(worktree / "noxfile.py")
     run_shown("nox", "--noxfile", noxfile, *rebuild_sessions(published, builder.name))

@@ -1,4 +1,5 @@
-"""`nox -s lock`: compile the pip locks and resolve the Debian locks (or, `check`, report drift).
+"""`nox -s lock`: compile the pip locks, resolve the Debian locks and the upstream bases'
+digests (or, `check`, report drift and moved tags).
 
 The session installs pip-tools and names its `pip-compile`; everything else
 is decided here.
@@ -8,14 +9,16 @@ from __future__ import annotations
 
 import itertools
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from tools.images import standins
-from tools.inputs import aptlock, piplocks
+from tools.inputs import aptlock, baselock, piplocks
 from tools.model import BASES, PIP_LOCKS, SUITE, Platform
 from tools.paths import ROOT
-from tools.process import run_shown
+from tools.process import BuildError, run_shown
+from tools.tables import table
 
 
 def lock_wheels(pip_compile: str, *, check: bool, extra: Sequence[str] = ()) -> list[str]:
@@ -47,3 +50,20 @@ def lock_debs(platforms: Sequence[Platform], *, check: bool) -> list[str]:
         else:
             path.write_text(current.text(base.name))
     return report
+
+
+def lock_upstream_bases(path: Path, *, check: bool) -> list[str]:
+    """Resolve the upstream bases' tags and write their lock, or (`check`) name the moved
+    ones; where no registry answers, say so in one line and leave the lock as it is."""
+    try:
+        resolver = baselock.skopeo_resolver(run_shown)
+        if check:
+            lock = baselock.BaseLock.read(path)
+            if not lock.bases:
+                return [f"{path.name}: no upstream base is locked yet (`nox -s lock` locks them)"]
+            moved = baselock.moved(lock, resolver, time.time())
+            return moved or [f"{path.name}: every locked tag still names its locked index"]
+        lock = baselock.lock_upstream(path, resolver)
+    except BuildError as error:
+        return [f"{path.name} left as it is: {error}; lock it where a registry answers"]
+    return [f"{path.name}:\n" + table(baselock.lock_rows(lock, time.time()))]

@@ -21,6 +21,8 @@ from tools.model import SUITE
 from tools.process import BuildError, Runner
 from tools.settings import user_cache
 
+#: The containers library's variable naming a registries.conf in place of the machine's.
+REGISTRIES_CONF_ENV = "CONTAINERS_REGISTRIES_CONF"
 #: Written last, so a root that was being made when a run stopped is made again.
 COMPLETE = ".complete"
 
@@ -112,3 +114,13 @@ class ChrootSkopeo:
 
     def command(self, *args: str) -> list[str]:
         return ["chroot", str(self.root), "skopeo", *args]
+
+    def registries_args(self) -> list[str]:
+        """skopeo's flag for the registries.conf the caller names (CONTAINERS_REGISTRIES_CONF,
+        as buildah and podman read it; skopeo reads only its own flag), copied into the root."""
+        conf = os.environ.get(REGISTRIES_CONF_ENV)
+        if not conf:
+            return []
+        copy = self.shared("registries") / "registries.conf"
+        shutil.copyfile(conf, copy)
+        return ["--registries-conf", self.inside(copy)]
