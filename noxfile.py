@@ -187,7 +187,7 @@ def vendor(session: nox.Session) -> None:
 
 @nox.session(name="upstream-check", tags=["ci"])
 def upstream_check(session: nox.Session) -> None:
-    """Online builds on the exact upstream names, served by a loopback mirror of the stand-ins."""
+    """The online paths on loopback: upstream names mirrored, a snapshot archive for Debian."""
     install_locked(session, *TEST_LOCKS, model.BUILD_LOCK)  # pip downloads a missing wheelhouse
     session.run("pytest", "-rsP", *(session.posargs or ["tests/upstream"]))
 
