@@ -81,7 +81,8 @@ def unpullable(bases: Mapping[str, Mapping[str, str]], missing: Sequence[str]) -
 
 
 def build_images(build: Build) -> BuildRecord:
-    """Every variant on every platform of the plan, each variant's index, and the record."""
+    """Every variant on every platform of the plan, each variant's index (of two platforms or
+    more), and the record."""
     plan = build.plan
     for platform in plan.targets:
         download_wheelhouse(build.run, python=build.python, platform=platform)
@@ -92,10 +93,11 @@ def build_images(build: Build) -> BuildRecord:
         appimages.build_variant(build, variant, platform, bases, previous=previous)
         for platform, variant in itertools.product(plan.targets, VARIANTS.values())
     )
+    # One platform's index holds one image: a release makes it when it pushes.
     indexes = tuple(
         appimages.build_index(build, variant, built, previous)
         for variant in VARIANTS.values()
-        if build.builder.multi_platform
+        if build.builder.multi_platform and len(plan.platforms) > 1
     )
     record = BuildRecord(
         plan=plan,

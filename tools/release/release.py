@@ -115,13 +115,21 @@ class Release:
         workdir.mkdir(parents=True, exist_ok=True)
 
     def index(self, variant: Variant) -> Index:
-        """The recorded index of a variant; every image in it must still be in the store."""
+        """The recorded index of a variant, or (one platform built) one made now of its image;
+        every image in it must still be in the store."""
         found = self.record.index(variant.name)
-        if found is None:
+        if found is None and not self.builder.multi_platform:
             raise BuildError(
-                f"the build record holds no image index of {variant.name}: build with "
-                "buildah or podman (`nox -s build`), then release"
+                f"{self.builder.name} makes no image index: build with buildah or podman "
+                "(`nox -s build`), then release"
             )
+        if found is None:
+            images = {
+                b.platform: b.image_id for b in self.record.images if b.variant == variant.name
+            }
+            name = self.builder.local_name(variant.tag("index"))
+            digest = self.builder.make_index(self.run, name, list(images.values()))
+            found = Index(variant.name, name, digest, images)
         for platform, image_id in found.images.items():
             local = self.builder.local_name(self.record.image(variant.name, platform).tag)
             if self.builder.image_id(local) != image_id:
