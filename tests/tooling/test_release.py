@@ -7,6 +7,7 @@ import gzip
 import hashlib
 import io
 import json
+import re
 import tarfile
 import tomllib
 from pathlib import Path
@@ -272,8 +273,11 @@ def test_the_sbom_names_its_image() -> None:
 
 
 def test_a_missing_key_says_how_to_make_one(tmp_path: Path) -> None:
-    with pytest.raises(BuildError, match="nox -s keygen"):
+    advice = re.escape(f"nox -s keygen -- --prefix {tmp_path}/cosign`, or pass --key")
+    with pytest.raises(BuildError, match=advice):
         KeyPair.beside(tmp_path / "cosign.key")
+    with pytest.raises(BuildError, match=r"or pass --sign with another"):
+        KeyPair.beside(tmp_path / "rebuilder.key", "--sign")
 
 
 def test_a_tool_version_is_its_debian_changelogs(tmp_path: Path) -> None:

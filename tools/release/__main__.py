@@ -103,7 +103,7 @@ def verify_images(options: argparse.Namespace) -> None:
 
 def rebuilt(options: argparse.Namespace) -> list[rebuild.Finding]:
     """Rebuild what the references name, compare, print, and attest if asked; the findings."""
-    signer = KeyPair.beside(options.sign) if options.sign else None
+    signer = KeyPair.beside(options.sign, "--sign") if options.sign else None
     chosen = rebuild.targets(cosign(), options.images or released_references(), options.key)
     nox = shlex.split(os.environ.get(NOX_ENV, "nox"))
     REBUILD_DIR.mkdir(parents=True, exist_ok=True)

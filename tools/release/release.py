@@ -79,11 +79,15 @@ class KeyPair:
     public: Path
 
     @classmethod
-    def beside(cls, private: Path) -> KeyPair:
+    def beside(cls, private: Path, option: str = "--key") -> KeyPair:
+        """The pair `private` names; `option` is the flag that names it, for the message."""
         public = private.with_suffix(".pub")
         for path in (private, public):
             if not path.exists():
-                raise BuildError(f"no {path}: make a key pair with `nox -s keygen`, or pass --key")
+                raise BuildError(
+                    f"no {path}: make a key pair with `nox -s keygen -- --prefix "
+                    f"{private.with_suffix('')}`, or pass {option} with another"
+                )
         return cls(private, public)
 
 
