@@ -13,48 +13,27 @@ from typing import Any
 
 import pytest
 
+from tooling.samples import DIGEST, a_predicate
 from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision, run_shown
-from tools.release import manifests, provenance, rebuild, vsa
+from tools.release import findings, manifests, rebuild, vsa
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned, Repository
 from tools.settings import OFFLINE_ENV, UPSTREAM_ENV
 
-DIGEST = "sha256:" + "ab" * 32
 REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
 IMAGE = Pinned(REPOSITORY, DIGEST)
 OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
-
-
-def a_predicate() -> dict[str, Any]:
-    """What `nox -s release` attests for an arm64 slim image built on stand-ins at HEAD."""
-    plan = BuildPlan(
-        builder="buildah",
-        platforms=("linux/amd64", "linux/arm64"),
-        bases={"linux/arm64": {"slim": "localhost/base"}},
-        revision=git_revision(),
-        epoch=1796000000,
-        offline=True,
-    )
-    return provenance.predicate(
-        plan=plan,
-        tree_clean=True,
-        dockerfile="Dockerfile",
-        build_args={"PYTHON_IMAGE": "localhost/base", "SOURCE_DATE_EPOCH": "1796000000"},
-        base_ids={"PYTHON_IMAGE": DIGEST},
-        builder_version="buildah version 1.28.2",
-        platform="linux/arm64",
-    )
 
 
 def inputs() -> BuildInputs:
     return BuildInputs.from_predicate(a_predicate())
 
 
-def target(image: Pinned = IMAGE) -> rebuild.Target:
-    return rebuild.Target(image, str(image), inputs(), a_predicate())
+def target(image: Pinned = IMAGE) -> findings.Target:
+    return findings.Target(image, str(image), inputs(), a_predicate())
 
 
 # ---- what the provenance gives back -----------------------------------------------
@@ -126,7 +105,7 @@ def test_each_commit_is_rebuilt_once_for_all_its_images(
     groups: list[tuple[str, int]] = []
 
     def rebuild_commit(
-        run: object, commit: str, group: list[rebuild.Target], **_: object
+        run: object, commit: str, group: list[findings.Target], **_: object
     ) -> list[object]:
         groups.append((commit, len(group)))
         return []
@@ -143,21 +122,21 @@ def test_each_commit_is_rebuilt_once_for_all_its_images(
 
 
 def test_each_layer_is_a_row_and_a_missing_one_is_none() -> None:
-    rows = rebuild.comparison_rows("sha256:1", "sha256:2", ["a", "b"], ["a", "c", "d"])
+    rows = findings.comparison_rows("sha256:1", "sha256:2", ["a", "b"], ["a", "c", "d"])
     assert rows[1] == ["image ID (config)", "sha256:1", "sha256:2", "DIFFERS"]
     assert [row[-1] for row in rows[2:]] == ["same", "DIFFERS", "DIFFERS"]
     assert rows[-1][1] == "(none)"
-    finding = rebuild.Finding(target(), "sha256:1", "sha256:2", rows, [], 1.0, 0.1)
+    finding = findings.Finding(target(), "sha256:1", "sha256:2", rows, [], 1.0, 0.1)
     assert not finding.passed
     assert finding.verdict == vsa.FAILED
-    same = rebuild.comparison_rows("sha256:1", "sha256:1", ["a"], ["a"])
-    assert rebuild.Finding(target(), "sha256:1", "sha256:1", same, [], 1.0, 0.1).passed
+    same = findings.comparison_rows("sha256:1", "sha256:1", ["a"], ["a"])
+    assert findings.Finding(target(), "sha256:1", "sha256:1", same, [], 1.0, 0.1).passed
 
 
 def test_a_config_difference_names_the_field() -> None:
     released = {"config": {"Labels": {"revision": "a"}}, "rootfs": {"diff_ids": ["x"]}}
     rebuilt = {"config": {"Labels": {"revision": "b"}}, "rootfs": {"diff_ids": ["y"]}}
-    assert rebuild.config_difference(released, rebuilt) == [
+    assert findings.config_difference(released, rebuilt) == [
         'config config.Labels.revision: released "a", rebuilt "b"'
     ]
 
@@ -178,11 +157,11 @@ def test_released_layers_are_unpacked_from_gzip(
             {"digest": "sha256:3", "mediaType": "application/vnd.oci.image.layer.v1.tar+zstd"},
         ]
     }
-    found = rebuild.released_layers(IMAGE, manifest, [1, 2], tmp_path)
+    found = findings.released_layers(IMAGE, manifest, [1, 2], tmp_path)
     assert found[1].read_bytes() == layer
     assert found[2].read_bytes() == layer
     with pytest.raises(BuildError, match=r"tar\+zstd: only tar and gzip"):
-        rebuild.released_layers(IMAGE, manifest, [3], tmp_path)
+        findings.released_layers(IMAGE, manifest, [3], tmp_path)
 
 
 # ---- the verification summary ------------------------------------------------------

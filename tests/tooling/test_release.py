@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tooling.samples import DIGEST, a_predicate
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision
@@ -25,9 +26,6 @@ from tools.release.references import Pinned, Repository
 from tools.release.release import KeyPair, kustomization, sbom_image_id
 from tools.release.signing import statement_of, subject_digests
 from tools.release.tamper import flip_one_byte, tamper_layout
-
-DIGEST = "sha256:" + "ab" * 32
-
 
 # ---- references -----------------------------------------------------------------
 
@@ -205,26 +203,6 @@ def test_the_forgery_fixes_every_digest(tmp_path: Path) -> None:
 
 
 # ---- provenance, statements, SBOM -----------------------------------------------
-
-
-def a_predicate() -> dict[str, Any]:
-    plan = BuildPlan(
-        builder="buildah",
-        platforms=("linux/amd64", "linux/arm64"),
-        bases={"linux/arm64": {"slim": "localhost/base"}},
-        revision=git_revision(),
-        epoch=1796000000,
-        offline=True,
-    )
-    return provenance.predicate(
-        plan=plan,
-        tree_clean=True,
-        dockerfile="Dockerfile",
-        build_args={"PYTHON_IMAGE": "localhost/base", "SOURCE_DATE_EPOCH": "1796000000"},
-        base_ids={"PYTHON_IMAGE": DIGEST},
-        builder_version="buildah version 1.28.2",
-        platform="linux/arm64",
-    )
 
 
 def test_the_provenance_fits_slsa_v1_and_names_every_lock() -> None:

@@ -29,7 +29,7 @@ from tools.loopback import free_port, get, wait_for
 from tools.model import DEPLOYED_VARIANT, host_platform
 from tools.paths import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, REBUILD_DIR, RELEASE_DIR, ROOT
 from tools.process import BuildError, rfc3339, run_shown
-from tools.release import debtools, provenance, rebuild, tamper, vsa
+from tools.release import debtools, findings, provenance, rebuild, tamper, vsa
 from tools.release.consumer import verify
 from tools.release.kubeplay import KubePlay, write_playable
 from tools.release.policy import Gate
@@ -101,7 +101,7 @@ def verify_images(options: argparse.Namespace) -> None:
                 print(f"rebuilt bit for bit by {verifier} (signed with {public}): PASSED")
 
 
-def rebuilt(options: argparse.Namespace) -> list[rebuild.Finding]:
+def rebuilt(options: argparse.Namespace) -> list[findings.Finding]:
     """Rebuild what the references name, compare, print, and attest if asked; the findings."""
     signer = KeyPair.beside(options.sign, "--sign") if options.sign else None
     chosen = rebuild.targets(cosign(), options.images or released_references(), options.key)

@@ -8,93 +8,32 @@ is checked out in a worktree (from this clone, or from `--git URL`), its locks
 must hash to what the provenance records, and the commit's own noxfile builds
 it in an empty store of its own (`SeparateStore`: the bases copied in by the
 IDs the provenance names), with no layer cache and a fresh wheelhouse. Each
-platform's rebuilt image is then compared with what the registry serves: the
-config digest (the image ID)
-and every layer's diff_id, and for a layer that differs, every file that
-differs and how (`layerdiff`). `--sign KEY` attaches the verdict as a signed
-verification summary (`vsa`).
+platform's rebuilt image is then compared with what the registry serves
+(`findings`). `--sign KEY` attaches the verdict as a signed verification
+summary (`vsa`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import gzip
 import json
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
 
 from tools import builders
 from tools.builders import Builder
-from tools.builders.archives import archive_paths, directory_reader
-from tools.images import layerdiff
 from tools.images import record as build_record
 from tools.images.record import BuildRecord, Built
-from tools.model import VARIANTS, host_platform
+from tools.model import host_platform
 from tools.process import BuildError, Runner, checkout_worktree, has_commit, sha256_file
-from tools.release import manifests, vsa
+from tools.release import vsa
 from tools.release.consumer import verify
+from tools.release.findings import Finding, Target, compare
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned
 from tools.release.signing import Cosign
 from tools.settings import BUILDER_ENV, OFFLINE_ENV, PLATFORMS_ENV, UPSTREAM_ENV
-from tools.tables import table
-
-SIDES: layerdiff.Sides = ("released", "rebuilt")
-
-
-@dataclasses.dataclass(frozen=True)
-class Target:
-    """One platform's released image, and what its verified provenance says it came from."""
-
-    image: Pinned
-    #: The reference the user gave: this manifest, or the index that lists it.
-    given: str
-    inputs: BuildInputs
-    provenance: dict[str, Any]
-
-    @property
-    def variant(self) -> str:
-        for variant in VARIANTS.values():
-            if variant.dockerfile == self.inputs.dockerfile:
-                return variant.name
-        raise BuildError(f"{self.image}: no variant is built from {self.inputs.dockerfile}")
-
-
-@dataclasses.dataclass(frozen=True)
-class Finding:
-    """One platform's image as released and as rebuilt, compared."""
-
-    target: Target
-    released_id: str
-    rebuilt_id: str
-    #: what, released, rebuilt, same: the image ID, then each layer's diff_id.
-    rows: list[list[str]]
-    #: For a failure: the files that differ, layer by layer (empty when it passed).
-    differences: list[str]
-    #: The commit's build (shared by every image of it) and this comparison, in seconds.
-    build_seconds: float
-    compare_seconds: float
-
-    @property
-    def passed(self) -> bool:
-        return all(row[-1] == "same" for row in self.rows[1:])
-
-    @property
-    def verdict(self) -> str:
-        return vsa.PASSED if self.passed else vsa.FAILED
-
-    def report(self) -> str:
-        target = self.target
-        head = (
-            f"{target.image} ({target.inputs.platform}, {target.variant}) rebuilt from "
-            f"{target.inputs.commit[:12]}: {self.verdict} (build {self.build_seconds:.0f} s, "
-            f"shared by the commit's images; comparison {self.compare_seconds:.1f} s)"
-        )
-        return "\n".join([head, table(self.rows), *self.differences])
 
 
 def targets(cosign: Cosign, references: Sequence[str], public_key: Path) -> list[Target]:
@@ -162,109 +101,6 @@ def check_bases(builder: Builder, target: Target) -> None:
                 f"{target.inputs.plan.platforms[0]} machine as the release was; upstream "
                 "bases: pull that digest"
             )
-
-
-def released_layers(
-    image: Pinned, manifest: Mapping[str, Any], numbers: Sequence[int], scratch: Path
-) -> dict[int, Path]:
-    """The registry's layers with these numbers (1 = bottom), uncompressed, under `scratch`."""
-    scratch.mkdir(parents=True, exist_ok=True)
-    found = {}
-    for number in numbers:
-        layer = manifest["layers"][number - 1]
-        data = manifests.blob(image.repository, layer["digest"])
-        media_type = layer.get("mediaType", "")
-        if media_type.endswith("gzip"):
-            data = gzip.decompress(data)
-        elif not media_type.endswith(("tar", "rootfs.diff.tar")):
-            raise BuildError(
-                f"layer {number} of {image} is {media_type}: only tar and gzip are read"
-            )
-        found[number] = scratch / f"{number}.tar"
-        found[number].write_bytes(data)
-    return found
-
-
-def config_difference(released: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> list[str]:
-    """The config's fields that differ (labels, environment, dates), when the layers do not."""
-
-    def flat(document: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-        out: dict[str, str] = {}
-        for key, value in document.items():
-            if isinstance(value, Mapping):
-                out |= flat(value, f"{prefix}{key}.")
-            elif key != "diff_ids":
-                out[f"{prefix}{key}"] = json.dumps(value)
-        return out
-
-    left, right = flat(released), flat(rebuilt)
-    return [
-        f"config {key}: released {left.get(key, '(absent)')}, rebuilt {right.get(key, '(absent)')}"
-        for key in sorted(left.keys() | right.keys())
-        if left.get(key) != right.get(key)
-    ]
-
-
-def comparison_rows(
-    released_id: str, rebuilt_id: str, released: Sequence[str], rebuilt: Sequence[str]
-) -> list[list[str]]:
-    """The image ID, then each layer's diff_id (bottom first), on both sides."""
-    mark = {True: "same", False: "DIFFERS"}
-    rows = [
-        ["what", *SIDES, "same"],
-        ["image ID (config)", released_id, rebuilt_id, mark[released_id == rebuilt_id]],
-    ]
-    for number in range(1, max(len(released), len(rebuilt)) + 1):
-        pair = [ids[number - 1] if number <= len(ids) else "(none)" for ids in (released, rebuilt)]
-        rows.append([f"layer {number}", pair[0], pair[1], mark[pair[0] == pair[1]]])
-    return rows
-
-
-def explain(
-    builder: Builder,
-    image: Pinned,
-    manifest: Mapping[str, Any],
-    config: Mapping[str, Any],
-    rebuilt_id: str,
-) -> list[str]:
-    """The files that differ in each differing layer; the config's fields if no layer does."""
-    released = config["rootfs"]["diff_ids"]
-    rebuilt = builder.diff_ids(rebuilt_id)
-    differing = [
-        number
-        for number in range(1, max(len(released), len(rebuilt)) + 1)
-        if released[number - 1 : number] != rebuilt[number - 1 : number]
-    ]
-    lines: list[str] = []
-    with tempfile.TemporaryDirectory() as scratch:
-        ours = layerdiff.stored_layers(builder, rebuilt_id, Path(scratch) / "rebuilt")
-        in_registry = [n for n in differing if n <= len(released)]
-        theirs = released_layers(image, manifest, in_registry, Path(scratch) / "released")
-        for number in differing:
-            left = layerdiff.listing_of(theirs[number]) if number in theirs else {}
-            right = layerdiff.listing_of(ours[number - 1]) if number <= len(ours) else {}
-            lines += layerdiff.listing_difference(number, left, right, 40, SIDES)
-        if not differing:
-            unpacked = Path(scratch) / "rebuilt" / "unpacked"
-            config_path, _ = archive_paths(directory_reader(unpacked))
-            lines += config_difference(config, json.loads((unpacked / config_path).read_text()))
-    return lines
-
-
-def compare(builder: Builder, target: Target, rebuilt_id: str, build_seconds: float) -> Finding:
-    """The released image against its rebuild: IDs and layers; the files if they differ."""
-    started = time.monotonic()
-    manifest = manifests.fetch(target.image)
-    released_id = manifest["config"]["digest"]
-    config = json.loads(manifests.blob(target.image.repository, released_id))
-    rows = comparison_rows(
-        released_id, rebuilt_id, config["rootfs"]["diff_ids"], builder.diff_ids(rebuilt_id)
-    )
-    differences = []
-    if released_id != rebuilt_id:
-        differences = explain(builder, target.image, manifest, config, rebuilt_id)
-    seconds = time.monotonic() - started
-    return Finding(target, released_id, rebuilt_id, rows, differences, build_seconds, seconds)
 
 
 def rebuilt_image(record: BuildRecord, target: Target) -> Built:
