@@ -36,7 +36,7 @@ RUN ["python3", "/opt/moscow-time/image/check_python.py", "runtime"]
 COPY image/export_stdlib.py /opt/moscow-time/image/
 RUN ["python3", "/opt/moscow-time/image/export_stdlib.py", "/tmp/runtime-python"]
 
-# ---- builder: install the lock into /opt/moscow-time, offline -------------
+# ---- builder: the locked dependencies, offline, and the runtime's sources ---
 FROM --platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS builder
 # Every file's date: a constant that nox -s build passes, so that a layer
 # depends on its inputs only (tools/images/identity.py). Declared first, it
@@ -65,24 +65,46 @@ ARG WHEEL_MACHINE=x86_64
 # (image/install_locked.sh says why each option is there).
 RUN ["sh", "/opt/moscow-time/image/install_locked.sh", "/tmp/wheelhouse", "/tmp/locks", \
      "/opt/moscow-time/lib"]
-
-# The runtime base's standard library has no usable bytecode, and a non-root
-# process cannot write it: the last step compiles, deterministically, exactly
-# the modules the app imports while serving, from the runtime's own sources,
-# into a tree the runtime stage copies onto / (image/precompile.py says why
-# and how). Its sources come before the app, which does not change them.
-# Nothing the app's import loads may write bytecode into what the runtime copies.
-COPY --from=runtime-python /tmp/runtime-python/ /tmp/runtime-python/
 ENV PYTHONPATH=/opt/moscow-time/app:/opt/moscow-time/lib \
     PYTHONDONTWRITEBYTECODE=1
 
-# The app last: editing it rebuilds only from here on. A checkout's file
-# modes follow the host's umask, so they are set here, or the image ID would.
+# ---- app: the app and its bytecode, the same in every image ------------------
+# On the builder's base alone, with neither wheels nor a platform's sources:
+# one app change is built once, and the other variant and platform reuse it.
+FROM --platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS app
+ARG SOURCE_DATE_EPOCH
+ARG PYTHONHASHSEED=0
+# A checkout's file modes follow the host's umask, so they are set here, or
+# the image ID would.
 COPY moscow_time/ /opt/moscow-time/app/moscow_time/
 RUN chmod -R u=rwX,go=rX /opt/moscow-time/app && \
     python3 -m compileall -q --invalidation-mode unchecked-hash /opt/moscow-time/app
-RUN ["python3", "/opt/moscow-time/image/precompile.py", "/tmp/runtime-python", \
-     "/opt/moscow-time/stdlib-bytecode"]
+
+# ---- stdlib-modules: what of the standard library serving the app loads ----
+# The runtime base's standard library has no usable bytecode, and a non-root
+# process cannot write it, so the next stage compiles exactly the modules the
+# app loads while serving (image/precompile.py says why and how). Which ones
+# they are depends on the app and its dependencies, not on the variant: one
+# list a platform, and an app change that imports nothing new leaves it, and
+# the bytecode, as they were.
+FROM builder AS stdlib-modules
+ARG SOURCE_DATE_EPOCH
+ARG PYTHONHASHSEED=0
+COPY --from=app /opt/moscow-time/app/ /opt/moscow-time/app/
+RUN ["python3", "/opt/moscow-time/image/precompile.py", "list", \
+     "/opt/moscow-time/stdlib-modules.json"]
+
+# ---- stdlib-bytecode: those modules compiled from the runtime base's sources -
+# Deterministically, at the runtime's paths, into a tree the runtime stage
+# copies onto /. Nothing the app's import loads may write bytecode into what
+# the runtime copies.
+FROM builder AS stdlib-bytecode
+ARG SOURCE_DATE_EPOCH
+ARG PYTHONHASHSEED=0
+COPY --from=runtime-python /tmp/runtime-python/ /tmp/runtime-python/
+COPY --from=stdlib-modules /opt/moscow-time/stdlib-modules.json /tmp/
+RUN ["python3", "/opt/moscow-time/image/precompile.py", "compile", "/tmp/runtime-python", \
+     "/tmp/stdlib-modules.json", "/opt/moscow-time/stdlib-bytecode"]
 
 # ---- runtime ----------------------------------------------------------------
 FROM --platform=${IMAGE_PLATFORM} ${PYTHON_IMAGE} AS runtime
@@ -124,25 +146,18 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 # Python is PID 1 and handles SIGTERM itself (moscow_time/server.py).
 ENTRYPOINT ["/usr/local/bin/python3", "-m", "moscow_time"]
 
-# Root-owned and read-only to the app.
-COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
-COPY --from=builder /opt/moscow-time/app/ /opt/moscow-time/app/
-# The bytecode of the base's own standard library, made in the builder from
-# this base's sources, at their paths (image/precompile.py).
-COPY --from=builder /opt/moscow-time/stdlib-bytecode/ /
-
-# Labels last: the revision (the last commit that changed an input) would
-# otherwise invalidate the layers above. nox -s build supplies these build
-# args, and the dynamic ones again as --label (buildah's cache ignores a
-# changed arg).
-ARG VERSION=dev
-ARG REVISION=unknown
-ARG CREATED=1970-01-01T00:00:00Z
-ARG PYTHON_IMAGE
+# What never changes from build to build. The labels that name one build
+# (version, revision, created, base.name) nox -s build sets on the finished
+# image (tools/images/appimages.py): as build args they would be steps of
+# their own after the app, rebuilt with every change.
 LABEL org.opencontainers.image.title="moscow-time" \
       org.opencontainers.image.description="The current time in Moscow, served by Waitress (slim runtime)" \
-      org.opencontainers.image.source="https://github.com/moscow-time/moscow-time" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.base.name="${PYTHON_IMAGE}"
+      org.opencontainers.image.source="https://github.com/moscow-time/moscow-time"
+
+# Root-owned and read-only to the app. The dependencies first, then the
+# bytecode of the base's own standard library (made from this base's sources,
+# at their paths), which an app change seldom alters; the app last, so that
+# its change rebuilds one layer.
+COPY --from=builder /opt/moscow-time/lib/ /opt/moscow-time/lib/
+COPY --from=stdlib-bytecode /opt/moscow-time/stdlib-bytecode/ /
+COPY --from=app /opt/moscow-time/app/ /opt/moscow-time/app/

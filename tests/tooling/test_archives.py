@@ -117,10 +117,27 @@ def test_normalizing_drops_buildahs_per_build_noise_and_keeps_the_rest() -> None
     assert NOISY_CONFIG["container"] == "8f2c", "the input is left alone"
 
 
-def test_a_rewritten_archive_is_named_by_its_clean_config(tmp_path: Path) -> None:
-    raw = docker_archive(tmp_path / "raw.tar")
-    image_id = archives.rewrite_docker_archive(raw, tmp_path / "clean.tar")
-    config = archives.archive_config(tmp_path / "clean.tar")
+def test_normalizing_sets_the_builds_labels_over_the_dockerfiles() -> None:
+    noisy = {**NOISY_CONFIG, "container_config": {"Labels": {"a": "b", "r": "old"}}}
+    clean = archives.normalized_config(noisy, {"r": "abc123", "v": "1.0"})
+    assert clean["config"]["Labels"] == {"a": "b", "r": "abc123", "v": "1.0"}
+    assert clean["container_config"]["Labels"] == {"a": "b", "r": "abc123", "v": "1.0"}
+    assert archives.normalized_config(noisy)["config"]["Labels"] == {"a": "b"}
+
+
+def test_a_config_only_image_names_the_manifests_layers_and_holds_none(tmp_path: Path) -> None:
+    layers = [{"mediaType": "application/vnd.docker.image.rootfs.diff.tar", "size": 3,
+               "digest": digest} for digest in DIFF_IDS]  # fmt: skip
+    manifest = {"schemaVersion": 2, "config": {"digest": "sha256:noisy", "size": 1},
+                "layers": layers}  # fmt: skip
+    config = archives.normalized_config(NOISY_CONFIG)
+    image_id = archives.write_config_only_image(tmp_path / "clean", manifest, config)
     encoded = json.dumps(config, separators=(",", ":")).encode()
     assert image_id == "sha256:" + hashlib.sha256(encoded).hexdigest()
-    assert config["rootfs"]["diff_ids"] == DIFF_IDS
+    written = json.loads((tmp_path / "clean" / "manifest.json").read_text())
+    assert written["config"] == {"digest": image_id, "size": len(encoded)}
+    assert written["layers"] == layers
+    assert (tmp_path / "clean" / image_id.removeprefix("sha256:")).read_bytes() == encoded
+    assert sorted(p.name for p in (tmp_path / "clean").iterdir()) == sorted(
+        ["version", "manifest.json", image_id.removeprefix("sha256:")]
+    ), "no layer is written: the store has them"

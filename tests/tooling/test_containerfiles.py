@@ -10,6 +10,7 @@ import pytest
 from tools.paths import ROOT
 
 DOCKERFILES = ["Dockerfile", "Dockerfile.distroless"]
+STAGES = ["runtime-python", "builder", "app", "stdlib-modules", "stdlib-bytecode", "runtime"]
 
 
 def instructions(name: str) -> list[tuple[str, str]]:
@@ -36,9 +37,24 @@ def stage(name: str, stage_name: str) -> list[tuple[str, str]]:
 def test_the_two_dockerfiles_are_siblings() -> None:
     for name in DOCKERFILES:
         froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
-        assert [f.split(" AS ")[1] for f in froms] == ["runtime-python", "builder", "runtime"]
-    assert stage(DOCKERFILES[0], "builder") == stage(DOCKERFILES[1], "builder")
-    assert stage(DOCKERFILES[0], "runtime-python") == stage(DOCKERFILES[1], "runtime-python")
+        assert [f.split(" AS ")[1] for f in froms] == STAGES
+    for shared in STAGES[:-1]:
+        assert stage(DOCKERFILES[0], shared) == stage(DOCKERFILES[1], shared)
+
+
+@pytest.mark.parametrize("name", DOCKERFILES)
+def test_an_app_change_rebuilds_one_app_stage_and_one_runtime_layer(name: str) -> None:
+    """The app stage knows no variant and no platform, so every image reuses one build
+    of it; in the runtime stage the app is the last step, with nothing after it that a
+    build changes (the labels naming a build are set on the finished image)."""
+    app = stage(name, "app")
+    assert [k for k, _ in app] == ["ARG", "ARG", "COPY", "RUN"]
+    assert all("WHEEL" not in rest and "PLATFORM" not in rest for _, rest in app)
+    froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
+    assert froms[2] == "--platform=${BUILDER_PLATFORM} ${BUILDER_IMAGE} AS app"
+    runtime = stage(name, "runtime")
+    assert runtime[-1] == ("COPY", "--from=app /opt/moscow-time/app/ /opt/moscow-time/app/")
+    assert not any(keyword in {"ARG", "LABEL"} for keyword, _ in runtime[-3:])
 
 
 @pytest.mark.parametrize("name", DOCKERFILES)
@@ -77,7 +93,7 @@ def test_only_the_runtime_python_stage_runs_the_images_python(name: str) -> None
     assert [
         rest for keyword, rest in runtime if keyword == "RUN" and runs_python.search(rest)
     ] == []
-    assert ("COPY", "--from=builder /opt/moscow-time/stdlib-bytecode/ /") in runtime
+    assert ("COPY", "--from=stdlib-bytecode /opt/moscow-time/stdlib-bytecode/ /") in runtime
     froms = [rest for keyword, rest in instructions(name) if keyword == "FROM"]
     assert froms[0].startswith("--platform=${IMAGE_PLATFORM} ")
     assert froms[1].startswith("--platform=${BUILDER_PLATFORM} ")

@@ -78,6 +78,35 @@ def test_the_export_names_the_library_and_copies_its_sources_only(exported: Path
     assert not any(part in {"__pycache__", "site-packages"} for p in files for part in p.parts)
 
 
+def precompile(exported: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """Both steps, as the stdlib-modules and stdlib-bytecode stages run them."""
+    listed = out.parent / f"{out.name}-modules.json"
+    result = run_script(PRECOMPILE, "list", str(listed))
+    assert result.returncode == 0, result.stderr
+    return run_script(PRECOMPILE, "compile", str(exported), str(listed), str(out))
+
+
+def test_the_module_list_is_the_same_every_time_and_names_this_pythons_cpu(
+    tmp_path: Path,
+) -> None:
+    lists = []
+    for name in ("first", "second"):
+        result = run_script(PRECOMPILE, "list", str(tmp_path / name))
+        assert result.returncode == 0, result.stderr
+        lists.append((tmp_path / name).read_bytes())
+    assert lists[0] == lists[1]
+    listed = json.loads(lists[0])
+    assert listed["multiarch"] == sys.implementation._multiarch
+    assert "json/__init__.py" in listed["modules"]
+    assert listed["modules"] == sorted(listed["modules"])
+
+
+def test_precompile_without_its_arguments_says_how_to_call_it() -> None:
+    result = run_script(PRECOMPILE, "compile", "only-one")
+    assert result.returncode == 1
+    assert "usage: precompile.py list MODULES.json | compile" in result.stderr
+
+
 def pyc_header(path: Path) -> tuple[bytes, int]:
     """A .pyc's magic number and its flags (PEP 552)."""
     data = path.read_bytes()
@@ -102,7 +131,7 @@ def test_precompile_compiles_the_runtimes_copy_of_what_the_app_loads(
         json.dumps({**described, "multiarch": "other-linux-gnu"})
     )
     out = tmp_path / "out"
-    result = run_script(PRECOMPILE, str(runtime), str(out))
+    result = precompile(runtime, out)
     assert result.returncode == 0, result.stderr
     assert "not in the runtime's standard library: base64.py" in result.stdout
 
@@ -128,7 +157,7 @@ def test_precompile_compiles_the_runtimes_copy_of_what_the_app_loads(
 def test_precompile_writes_the_same_bytes_every_time(exported: Path, tmp_path: Path) -> None:
     trees = []
     for name in ("first", "second"):
-        result = run_script(PRECOMPILE, str(exported), str(tmp_path / name))
+        result = precompile(exported, tmp_path / name)
         assert result.returncode == 0, result.stderr
         trees.append(
             {

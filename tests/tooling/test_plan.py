@@ -14,7 +14,7 @@ from tools.images import plan as planning
 from tools.images import platforms, record
 from tools.images.options import Options
 from tools.images.plan import BuildPlan
-from tools.images.record import SCHEMA, BuildRecord, Built, Index
+from tools.images.record import SCHEMA, BuildRecord, Built
 from tools.inputs.baselock import BaseLock, LockedBase
 from tools.model import BASES, PLATFORMS, host_platform
 from tools.process import BuildError
@@ -113,10 +113,7 @@ def test_a_plan_reads_back_as_written() -> None:
 def a_record() -> BuildRecord:
     host = Built("slim", HOST.name, ["moscow-time:slim"], "base", "sha256:1")
     other = Built("slim", OTHER.name, [f"moscow-time:{OTHER.debian}-slim"], "b", "sha256:2")
-    index = Index("slim", "localhost/moscow-time:index-slim", "sha256:3", {HOST.name: "sha256:1"})
-    return BuildRecord(
-        a_plan(), "buildah 1.28.2", True, True, HOST.machine, (host, other), (index,)
-    )
+    return BuildRecord(a_plan(), "buildah 1.28.2", True, True, HOST.machine, (host, other))
 
 
 def test_a_record_reads_back_as_written_and_knows_the_hosts_images(tmp_path: Path) -> None:
@@ -126,7 +123,6 @@ def test_a_record_reads_back_as_written_and_knows_the_hosts_images(tmp_path: Pat
     assert found == written
     assert [b.tag for b in found.host_images] == ["moscow-time:slim"]
     assert found.image("slim", OTHER.name).image_id == "sha256:2"
-    assert found.index("distroless") is None
 
 
 def test_a_record_of_another_schema_says_to_build_again(tmp_path: Path) -> None:

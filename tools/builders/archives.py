@@ -8,10 +8,9 @@ either, packed or unpacked.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import tarfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -98,8 +97,10 @@ def archive_layers(unpacked: Path) -> list[Path]:
     return [unpacked / layer for layer in layers]
 
 
-def normalized_config(config: dict[str, Any]) -> dict[str, Any]:
-    """A buildah Docker-format config without its per-build noise.
+def normalized_config(
+    config: dict[str, Any], labels: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A buildah Docker-format config without its per-build noise, with `labels` set.
 
     buildah's Docker format records the ID of its working container (a random
     number, also as the hostname of images built FROM scratch), the
@@ -107,7 +108,9 @@ def normalized_config(config: dict[str, Any]) -> dict[str, Any]:
     intermediate images. Nothing in the image uses them (Docker gives every
     container its own hostname), but they change the image ID on every build.
     OCI format has none of them, and no HEALTHCHECK either, so the config is
-    cleaned instead.
+    cleaned instead. The labels that name one build are set here too, where
+    buildah would add a committed step for each `--label`, and where its layer
+    cache cannot keep a stale one.
     """
     clean = json.loads(json.dumps(config))
     clean.pop("container", None)
@@ -115,35 +118,38 @@ def normalized_config(config: dict[str, Any]) -> dict[str, Any]:
     for section in ("config", "container_config"):
         if clean.get(section, {}).get("Hostname"):
             clean[section]["Hostname"] = ""
+        if labels and section in clean:
+            clean[section]["Labels"] = {**(clean[section].get("Labels") or {}), **labels}
     for entry in clean.get("history", []):
         if entry.get("comment", "").startswith("FROM "):
             del entry["comment"]
     return dict(clean)
 
 
-def rewrite_docker_archive(raw: Path, clean: Path) -> str:
-    """Copy a docker-archive with its config normalized; return the new image ID."""
-    with (
-        tarfile.open(raw) as source,
-        tarfile.open(clean, "w", format=tarfile.PAX_FORMAT) as target,
-    ):
-        read = tar_reader(source)
-        manifest = json.loads(required(read, "manifest.json"))
-        config = normalized_config(json.loads(required(read, manifest[0]["Config"])))
-        config_bytes = json.dumps(config, separators=(",", ":")).encode()
-        config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
-        manifest[0]["Config"] = config_name
-        manifest[0]["RepoTags"] = None
-        for member in source:
-            # manifest.json and the config are rewritten; repositories names tags.
-            if member.name == "repositories" or member.name.endswith(".json"):
-                continue
-            target.addfile(member, source.extractfile(member) if member.isfile() else None)
-        for name, data in (
-            (config_name, config_bytes),
-            ("manifest.json", json.dumps(manifest).encode()),
-        ):
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            target.addfile(info, io.BytesIO(data))
-    return "sha256:" + config_name.removesuffix(".json")
+#: What containers/image's dir: transport writes first; its reader expects it.
+DIR_VERSION = b"Directory Transport Version: 1.1\n"
+
+
+def config_bytes(config: Mapping[str, Any]) -> bytes:
+    """A config as the image ID is the digest of: compact JSON."""
+    return json.dumps(config, separators=(",", ":")).encode()
+
+
+def write_config_only_image(
+    directory: Path, manifest: Mapping[str, Any], config: Mapping[str, Any]
+) -> str:
+    """A `dir:` image of this config and the manifest's layers, holding no layer; its ID.
+
+    Pulled into the store that holds those layers (the store the manifest came
+    from), it costs one small file: the store reuses each layer by its digest
+    and never asks for the blob, where a docker-archive would copy every layer
+    out and back in.
+    """
+    data = config_bytes(config)
+    digest = hashlib.sha256(data).hexdigest()
+    descriptor = {**manifest["config"], "size": len(data), "digest": f"sha256:{digest}"}
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "version").write_bytes(DIR_VERSION)
+    (directory / digest).write_bytes(data)
+    (directory / "manifest.json").write_text(json.dumps({**manifest, "config": descriptor}))
+    return f"sha256:{digest}"

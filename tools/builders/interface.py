@@ -62,14 +62,15 @@ class BuildRequest:
     #: OCI's name of the platform to build for (`linux/arm64`); None: the builder's own.
     platform: str | None = None
 
-    def common_args(self, iidfile: Path) -> list[str]:
-        """The options every builder takes alike: no network, file, tags, args, labels."""
+    def common_args(self, iidfile: Path, *, labels: bool = True) -> list[str]:
+        """The options every builder takes alike: no network, file, tags, args, and
+        (`labels`) labels."""
         args = ["--network=none", "--file", str(self.containerfile), "--iidfile", str(iidfile)]
         for tag in self.tags:
             args += ["--tag", tag]
         for key, value in self.build_args.items():
             args += ["--build-arg", f"{key}={value}"]
-        for key, value in self.labels.items():
+        for key, value in self.labels.items() if labels else ():
             args += ["--label", f"{key}={value}"]
         return args + (["--no-cache"] if self.no_cache else [])
 
@@ -121,6 +122,13 @@ class Builder(abc.ABC):
             f"releasing from {self.name} is not supported: its push recompresses layers "
             "differently from build to build here. Build with buildah or podman "
             "(nox -s build -- --builder buildah), then release"
+        )
+
+    def create_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> None:
+        """An image index of these images under `name`, in the store, to push."""
+        raise BuildError(
+            f"{self.name} cannot make image indexes here; build with buildah or podman "
+            "(nox -s build -- --builder buildah)"
         )
 
     def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:

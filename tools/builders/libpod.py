@@ -2,15 +2,17 @@
 
 buildah and podman give the same image IDs for the same inputs. Their
 Docker-format configs carry per-build noise (see
-`archives.normalized_config`), so every build is exported, cleaned and
-re-imported.
+`archives.normalized_config`), so every build's config is cleaned, given the
+build's labels and pulled back in as a new image over the same layers.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tools.builders import archives, engine
 from tools.builders.interface import (
@@ -28,6 +30,22 @@ from tools.process import BuildError, Runner, capture, have, succeeds
 #: registry and an empty blob cache, measured), so a push is reproducible
 #: for one version.
 PUSH_FORMAT = ("--compression-format", "gzip", "--format", "v2s2")
+
+
+def raw_image(image_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An image's manifest and config as the store holds them.
+
+    Only buildah prints them; podman, which shares its store, recommends it.
+    """
+    if not have("buildah"):
+        raise BuildError(
+            "cleaning a built image's config needs buildah (podman recommends it): "
+            "`bin/setup` installs it, or `apt-get install buildah`"
+        )
+    found = inspect_json("buildah", "inspect", "--type", "image", image_id)
+    if not found:
+        raise BuildError(f"buildah has no image {image_id}: run `nox -s build` again")
+    return json.loads(found["Manifest"]), json.loads(found["Config"])
 
 
 class Libpod(Builder):
@@ -48,7 +66,8 @@ class Libpod(Builder):
     def build(self, run: Runner, request: BuildRequest) -> str:
         with tempfile.TemporaryDirectory() as scratch:
             iidfile = Path(scratch) / "iid"
-            args = [self.name, "build", *request.common_args(iidfile)]
+            # The labels are set by normalize: as --label, each is a step.
+            args = [self.name, "build", *request.common_args(iidfile, labels=False)]
             args += ["--timestamp", str(request.timestamp), "--identity-label=false"]
             # Docker's image format: OCI's has no HEALTHCHECK. --layers caches
             # steps, as docker build does.
@@ -57,17 +76,22 @@ class Libpod(Builder):
             # image (measured): one command line for native and emulated builds.
             args += ["--platform", request.platform] if request.platform else []
             run(*args, str(request.context))
-            return self.normalize(iidfile.read_text().strip(), request.tags)
+            return self.normalize(iidfile.read_text().strip(), request.tags, request.labels)
 
-    def normalize(self, image_id: str, tags: Sequence[str]) -> str:
-        """Re-import the image with `archives.normalized_config`; return the new ID."""
+    def normalize(
+        self, image_id: str, tags: Sequence[str], labels: Mapping[str, str] | None = None
+    ) -> str:
+        """The image with `archives.normalized_config` and these labels, over the same
+        layers, tagged; its ID."""
+        manifest, config = raw_image(image_id)
         with tempfile.TemporaryDirectory() as scratch:
-            raw = self.archive(image_id, Path(scratch) / "raw.tar")
-            clean = Path(scratch) / "clean.tar"
-            clean_id = archives.rewrite_docker_archive(raw, clean)
-            capture(self.name, "pull", "--quiet", f"docker-archive:{clean}")
-            for tag in tags:
-                capture(self.name, "tag", clean_id, tag)
+            clean = Path(scratch) / "clean"
+            clean_id = archives.write_config_only_image(
+                clean, manifest, archives.normalized_config(config, labels)
+            )
+            capture(self.name, "pull", "--quiet", f"dir:{clean}")
+        if tags:
+            capture(self.name, "tag", clean_id, *tags)
         return clean_id
 
     def archive(self, image_id: str, destination: Path) -> Path:
@@ -82,7 +106,7 @@ class Libpod(Builder):
             run(*args, image, f"docker://{destination}")
             return digestfile.read_text().strip()
 
-    def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:
+    def create_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> None:
         # A fresh list each time: `manifest add` to an old one would keep
         # the instances of earlier builds.
         capture(self.name, "manifest", "rm", name, check=False)
@@ -95,6 +119,9 @@ class Libpod(Builder):
                 name,
                 f"containers-storage:{image_id.removeprefix('sha256:')}",
             )
+
+    def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:
+        self.create_index(run, name, image_ids)
         # The digest is the pushed one (each image's manifest is rewritten
         # for its compressed layers): push to a throwaway OCI layout as a
         # release pushes to a registry.

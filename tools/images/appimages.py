@@ -1,4 +1,4 @@
-"""The app images: one variant for one platform, as a plan says, and each variant's index.
+"""The app images: one variant for one platform, as a plan says.
 
 `build_request` is everything a builder needs for one image; the release's
 provenance records the same build args, so it is made from the plan alone.
@@ -6,13 +6,13 @@ provenance records the same build args, so it is made from the plan alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 
 from tools.builders import BuildRequest
 from tools.images import identity
 from tools.images.context import Build
 from tools.images.plan import BuildPlan
-from tools.images.record import BuildRecord, Built, Index
+from tools.images.record import BuildRecord, Built
 from tools.model import (
     BUILDER_ARG,
     BUILDER_BASE,
@@ -48,12 +48,9 @@ def build_request(plan: BuildPlan, variant: Variant, platform: Platform) -> Buil
         "WHEELHOUSE": str(platform.wheelhouse.relative_to(ROOT)),
         "SOURCE_DATE_EPOCH": str(plan.epoch),
         "PYTHON_VERSION": PYTHON_VERSION,
-        "VERSION": VERSION,
-        "REVISION": plan.revision,
-        "CREATED": plan.created,
     }
-    # The same values again as --label: buildah 1.28's layer cache reuses a
-    # LABEL step even when the build arg it expands has changed.
+    # What names this build, set on the finished image: as Dockerfile steps
+    # they would follow the app and be rebuilt with every change.
     labels = {
         "org.opencontainers.image.version": VERSION,
         "org.opencontainers.image.revision": plan.revision,
@@ -108,17 +105,3 @@ def build_variant(
         build.builder.load_into_docker(build.run, names, image_id=image_id)
     base = request.build_args[variant.runtime_arg]
     return Built(variant.name, platform.name, list(request.tags), base, image_id, inputs)
-
-
-def build_index(
-    build: Build, variant: Variant, built: Sequence[Built], previous: BuildRecord | None = None
-) -> Index:
-    """One image index of a variant's platforms, in the builder's store; its digest (the one
-    `previous` recorded, if it indexed the same images and the store still has it)."""
-    images = {b.platform: b.image_id for b in built if b.variant == variant.name}
-    name = build.builder.local_name(variant.tag("index"))
-    made = previous.index(variant.name) if previous else None
-    if made is not None and made.images == images and build.builder.holds_index(name):
-        return made
-    digest = build.builder.make_index(build.run, name, list(images.values()))
-    return Index(variant.name, name, digest, images)

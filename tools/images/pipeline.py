@@ -1,4 +1,4 @@
-"""The build's steps in order, for one `Build`: bases, wheelhouses, images, indexes, record.
+"""The build's steps in order, for one `Build`: bases, wheelhouses, images, record.
 
 What `nox -s standins` and `nox -s build` do, start to end: the sessions make
 the plan and call one function here; nothing here calls back into nox.
@@ -81,8 +81,12 @@ def unpullable(bases: Mapping[str, Mapping[str, str]], missing: Sequence[str]) -
 
 
 def build_images(build: Build) -> BuildRecord:
-    """Every variant on every platform of the plan, each variant's index (of two platforms or
-    more), and the record."""
+    """Every variant on every platform of the plan, and the record.
+
+    No image index: the release makes one where it pushes (its digest needs every
+    layer compressed, seconds a variant, which the edit-build loop does not need);
+    `nox -s reproduce` makes and compares them.
+    """
     plan = build.plan
     for platform in plan.targets:
         download_wheelhouse(build.run, python=build.python, platform=platform)
@@ -93,12 +97,6 @@ def build_images(build: Build) -> BuildRecord:
         appimages.build_variant(build, variant, platform, bases, previous=previous)
         for platform, variant in itertools.product(plan.targets, VARIANTS.values())
     )
-    # One platform's index holds one image: a release makes it when it pushes.
-    indexes = tuple(
-        appimages.build_index(build, variant, built, previous)
-        for variant in VARIANTS.values()
-        if build.builder.multi_platform and len(plan.platforms) > 1
-    )
     record = BuildRecord(
         plan=plan,
         builder_version=build.builder.version(),
@@ -106,14 +104,13 @@ def build_images(build: Build) -> BuildRecord:
         tree_clean=tree_is_clean(),
         arch=plan.host.machine,
         images=built,
-        indexes=indexes,
     )
     write(record)
     return record
 
 
 def report(build: Build, record: BuildRecord) -> str:
-    """The tables `nox -s build` ends with: each image, then each index."""
+    """The table `nox -s build` ends with: each image."""
     rows = [["image", "platform", "base", "size", "image ID"]]
     for b in record.images:
         size = human_size(build.builder.size(b.tag))
@@ -124,9 +121,4 @@ def report(build: Build, record: BuildRecord) -> str:
     if changed := identity.inputs_changed_since_commit():
         text += f", and uncommitted changes to {', '.join(changed)}"
     text += f" (SOURCE_DATE_EPOCH={plan.epoch}):\n"
-    text += table(rows)
-    if record.indexes:
-        rows = [["index", "platforms", "digest"]]
-        rows += [[i.name, ", ".join(i.images), i.digest] for i in record.indexes]
-        text += "\nimage indexes:\n" + table(rows)
-    return text
+    return text + table(rows)

@@ -1,8 +1,9 @@
 """The build record: what one `nox -s build` made, in build/images.json, read and written here.
 
 The sessions after a build (scan, bench, publish, release, the release tests)
-read the `BuildRecord` rather than guess: its plan, each image's ID and tags,
-each variant's image index. No other module reads the file's keys.
+read the `BuildRecord` rather than guess: its plan, each image's ID and tags.
+No other module reads the file's keys. (Records written before image indexes
+were left to the release name them too; that key is not read.)
 """
 
 from __future__ import annotations
@@ -42,18 +43,6 @@ class Built:
 
 
 @dataclasses.dataclass(frozen=True)
-class Index:
-    """One variant's image index: each platform's image under one name and digest."""
-
-    variant: str
-    name: str
-    #: The digest the index gets when pushed as a release pushes it.
-    digest: str
-    #: Platform → image ID.
-    images: dict[str, str]
-
-
-@dataclasses.dataclass(frozen=True)
 class BuildRecord:
     """What a build made, from which plan, with which builder version."""
 
@@ -66,7 +55,6 @@ class BuildRecord:
     arch: str
     #: Every image, the host platform's first.
     images: tuple[Built, ...]
-    indexes: tuple[Index, ...] = ()
     schema: int = SCHEMA
 
     @property
@@ -95,9 +83,6 @@ class BuildRecord:
             None,
         )
 
-    def index(self, variant: str) -> Index | None:
-        return next((i for i in self.indexes if i.variant == variant), None)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "schema": self.schema,
@@ -107,7 +92,6 @@ class BuildRecord:
             "tree_clean": self.tree_clean,
             "arch": self.arch,
             "images": [dataclasses.asdict(b) for b in self.images],
-            "indexes": [dataclasses.asdict(i) for i in self.indexes],
         }
 
     @classmethod
@@ -126,7 +110,6 @@ class BuildRecord:
             tree_clean=bool(data["tree_clean"]),
             arch=str(data["arch"]),
             images=tuple(Built(**b) for b in data["images"]),
-            indexes=tuple(Index(**i) for i in data["indexes"]),
         )
 
 
@@ -153,7 +136,6 @@ def from_schema_1(data: Mapping[str, Any]) -> BuildRecord:
         tree_clean=bool(data["tree_clean"]),
         arch=str(data["arch"]),
         images=images,
-        indexes=tuple(Index(**i) for i in data.get("indexes", [])),
         schema=1,
     )
 

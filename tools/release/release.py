@@ -24,7 +24,7 @@ import yaml
 from tools.builders import Builder
 from tools.checks import trivy
 from tools.images.appimages import build_request
-from tools.images.record import BuildRecord, Index
+from tools.images.record import BuildRecord
 from tools.model import (
     BUILDER_ARG,
     DEPLOYED_VARIANT,
@@ -118,30 +118,25 @@ class Release:
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
 
-    def index(self, variant: Variant) -> Index:
-        """The recorded index of a variant, or (one platform built) one made now of its image;
-        every image in it must still be in the store."""
-        found = self.record.index(variant.name)
-        if found is None and not self.builder.multi_platform:
+    def index(self, variant: Variant) -> tuple[str, dict[str, str]]:
+        """A variant's recorded images, each checked in the store, put in one image index
+        made now: its name, and platform → image ID."""
+        if not self.builder.multi_platform:
             raise BuildError(
                 f"{self.builder.name} makes no image index: build with buildah or podman "
                 "(`nox -s build`), then release"
             )
-        if found is None:
-            images = {
-                b.platform: b.image_id for b in self.record.images if b.variant == variant.name
-            }
-            name = self.builder.local_name(variant.tag("index"))
-            digest = self.builder.make_index(self.run, name, list(images.values()))
-            found = Index(variant.name, name, digest, images)
-        for platform, image_id in found.images.items():
+        images = {b.platform: b.image_id for b in self.record.images if b.variant == variant.name}
+        for platform, image_id in images.items():
             local = self.builder.local_name(self.record.image(variant.name, platform).tag)
             if self.builder.image_id(local) != image_id:
                 raise BuildError(
                     f"{local} in {self.builder.name}'s store is not what the build record "
                     "holds: run `nox -s build`, then release"
                 )
-        return found
+        name = self.builder.local_name(variant.tag("index"))
+        self.builder.create_index(self.run, name, list(images.values()))
+        return name, images
 
     def predicate(self, variant: Variant, platform: Platform) -> dict[str, Any]:
         plan = self.record.plan
@@ -189,35 +184,28 @@ class Release:
             raise BuildError(f"the signature of {image} names {signed}, not {image.digest}")
 
     def variant(self, variant: Variant) -> Released:
-        index = self.index(variant)
-        # Made afresh from the recorded images: it must come out as the build printed it.
-        again = self.builder.make_index(self.run, index.name, list(index.images.values()))
-        if again != index.digest:
-            raise BuildError(
-                f"{index.name} now comes out as {again}, not the {index.digest} that "
-                "`nox -s build` printed: the store changed since; run `nox -s build`, then release"
-            )
+        name, images = self.index(variant)
         digest = self.builder.push_index(
             self.run,
-            index.name,
+            name,
             self.repository.tag(variant.name),
             tls_verify=not self.repository.loopback,
         )
         pinned = Pinned(self.repository, digest)
         children = manifests.platforms(pinned)
-        if set(children) != set(index.images):
+        if set(children) != set(images):
             raise BuildError(
-                f"{pinned} holds {', '.join(children)}, not the {', '.join(index.images)} "
+                f"{pinned} holds {', '.join(children)}, not the {', '.join(images)} "
                 "that was built: run `nox -s build`, then release"
             )
         # The index and, recursively, each platform's manifest in it.
         self.cosign.sign(pinned, self.key.private, recursive=True)
         for platform, child in children.items():
-            self.attest(variant, PLATFORMS[platform], child, index.images[platform])
+            self.attest(variant, PLATFORMS[platform], child, images[platform])
         for image in (pinned, *children.values()):
             self.check_signed(image)
         attached = (SBOM_TYPE, provenance.COSIGN_TYPE)
-        return Released(variant.name, pinned, children, dict(index.images), attached)
+        return Released(variant.name, pinned, children, dict(images), attached)
 
     def all(self) -> list[Released]:
         released = [self.variant(variant) for variant in VARIANTS.values()]
