@@ -6,6 +6,17 @@ set -eu
 umask 022
 root=$1
 
+# The packaged py_compile back in place of slim-essential-hook.sh's stub,
+# and no bytecode of the standard library, as in the official image.
+rm -f "$root/usr/lib/python3.13/py_compile.py"
+dpkg-divert --root "$root" --quiet --local --rename --remove /usr/lib/python3.13/py_compile.py
+rm -f "$root/var/lib/dpkg/diversions-old"
+for library in "$root/usr/lib/python3" "$root/usr/lib/python3.13"; do
+  if [ -d "$library" ]; then
+    find "$library" -depth -name __pycache__ -type d -exec rm -rf {} +
+  fi
+done
+
 # The official image keeps Python in /usr/local/bin; the Dockerfiles, and
 # anything copied from them, may rely on those paths.
 ln -sf /usr/bin/python3.13 "$root/usr/local/bin/python3.13"

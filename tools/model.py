@@ -15,7 +15,14 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 
-from tools.paths import ROOT, STANDIN_RECIPES, STANDIN_WORKDIR, STRUCTURE_TESTS, WHEELHOUSE
+from tools.paths import (
+    ROOT,
+    STANDIN_RECIPES,
+    STANDIN_TOOLING,
+    STANDIN_WORKDIR,
+    STRUCTURE_TESTS,
+    WHEELHOUSE,
+)
 
 VERSION: str = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 #: Debian release of every base, upstream or stand-in.
@@ -117,13 +124,18 @@ class Base:
         return STANDIN_RECIPES / f"{self.name}.Containerfile"
 
     def inputs_digest(self, platform: Platform) -> str:
-        """sha256 over this stand-in's Containerfile, hook, package list and the platform's
-        lock (another platform's lock is not an input: relocking arm64 leaves amd64 as it was)."""
+        """sha256 over this stand-in's Containerfile, hooks, package list and the platform's
+        lock (another platform's lock is not an input: relocking arm64 leaves amd64 as it was),
+        and the tooling that makes the image of them."""
         digest = hashlib.sha256()
         for path in sorted(STANDIN_RECIPES.glob(f"{self.name}*")):
             if path.suffix == ".lock" and path.name != f"{self.name}.{platform.debian}.lock":
                 continue
             digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        for tool in STANDIN_TOOLING:
+            for path in sorted(tool.rglob("*.py")) if tool.is_dir() else [tool]:
+                name = str(path.relative_to(ROOT)).encode()
+                digest.update(name + b"\0" + path.read_bytes())
         return digest.hexdigest()
 
     def expected_labels(self, created: str, platform: Platform) -> dict[str, str]:

@@ -15,6 +15,9 @@ BUILD = ROOT / "build"
 #: What each stand-in base is made of: a Containerfile, an mmdebstrap hook and
 #: the Debian locks, one per architecture (NAME.ARCH.lock).
 STANDIN_RECIPES = ROOT / "standins"
+#: The tooling that turns a recipe into a stand-in image: the recipes' hooks
+#: are run, and the built image cleaned, by this code.
+STANDIN_TOOLING = (ROOT / "tools" / "images" / "standins.py", ROOT / "tools" / "builders")
 #: The upstream bases by digest (`tools.inputs.baselock`), beside the pip locks.
 BASES_LOCK = ROOT / "bases.lock.json"
 #: The image IDs of one commit, as built here, for other machines to rebuild.

@@ -27,6 +27,7 @@ from tools.model import (
     Platform,
     host_platform,
 )
+from tools.paths import ROOT
 from tools.process import BuildError, rfc3339
 
 AMD64, ARM64 = PLATFORMS["linux/amd64"], PLATFORMS["linux/arm64"]
@@ -161,6 +162,36 @@ def test_one_platforms_lock_is_no_input_of_the_other_platforms_stand_in(
     (tmp_path / "slim-hook.sh").write_text("edited")
     assert BASES["slim"].inputs_digest(AMD64) != amd64
     assert BASES["slim"].inputs_digest(ARM64) != arm64
+
+
+def test_the_tooling_that_makes_a_stand_in_is_one_of_its_inputs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tools import model
+
+    (tmp_path / "builders").mkdir()
+    (tmp_path / "builders" / "libpod.py").write_text("normalize = 1")
+    (tmp_path / "standins.py").write_text("RECIPES = {}")
+    monkeypatch.setattr(model, "ROOT", tmp_path)
+    monkeypatch.setattr(
+        model, "STANDIN_TOOLING", (tmp_path / "standins.py", tmp_path / "builders")
+    )
+    before = BASES["distroless"].inputs_digest(AMD64)
+    (tmp_path / "builders" / "libpod.py").write_text("normalize = 2")
+    assert BASES["distroless"].inputs_digest(AMD64) != before
+
+
+def test_the_slim_stand_in_compiles_no_bytecode_while_python_is_installed() -> None:
+    """The essential hook stubs py_compile before python3's maintainer scripts run; the
+    customize hook puts it back and drops the bytecode, as python:3.13-slim has none."""
+    args = bases.RECIPES["slim"].mmdebstrap_args(Path("rootfs.tar"), ARM64)
+    hooks = [arg.split("=", 1)[0] for arg in args if arg.startswith("--") and "hook" in arg]
+    assert hooks == ["--essential-hook", "--customize-hook"]
+    essential = (ROOT / "standins" / "slim-essential-hook.sh").read_text()
+    customize = (ROOT / "standins" / "slim-hook.sh").read_text()
+    assert "--add /usr/lib/python3.13/py_compile.py" in essential
+    assert "--remove /usr/lib/python3.13/py_compile.py" in customize
+    assert "-name __pycache__" in customize
 
 
 def test_amd64_keeps_the_stand_in_names_it_had_and_arm64_adds_its_architecture() -> None:

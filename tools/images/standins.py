@@ -48,6 +48,8 @@ class Recipe:
     packages: tuple[str, ...]
     #: mmdebstrap's hook option and its command; "$1" is the root.
     hook: tuple[str, str]
+    #: Hooks of other stages, in the same form.
+    earlier_hooks: tuple[tuple[str, str], ...] = ()
     #: Paths deleted from the tarball afterwards: mmdebstrap cleans up after
     #: itself only once its hooks have run.
     leftovers: tuple[str, ...] = ()
@@ -56,9 +58,10 @@ class Recipe:
         self, tarball: Path, platform: Platform, *extra: str, repository: Path | None = None
     ) -> list[str]:
         """mmdebstrap from the local repository of the lock, or (no repository) live."""
-        option, command = self.hook
         args = ["mmdebstrap", "--quiet", f"--variant={self.variant}", f"--arch={platform.debian}"]
-        args += [f"--include={','.join(self.packages)}", f"{option}={command}", *extra]
+        args += [f"--include={','.join(self.packages)}"]
+        args += [f"{option}={command}" for option, command in (*self.earlier_hooks, self.hook)]
+        args += extra
         args += [SUITE, str(tarball)]
         # Live, no mirror is named: mmdebstrap picks Debian's default (trixie,
         # -updates, -security), and no host name goes into this repository.
@@ -72,6 +75,7 @@ RECIPES = {
         variant="minbase",
         packages=("python3",),
         hook=("--customize-hook", f'{HOOKS / "slim-hook.sh"} "$1"'),
+        earlier_hooks=(("--essential-hook", f'{HOOKS / "slim-essential-hook.sh"} "$1"'),),
     ),
     "distroless": Recipe(
         variant="extract",
