@@ -120,3 +120,29 @@ def test_a_build_request_turns_off_the_network_and_passes_tags_args_and_labels(
 def test_a_buildkit_image_with_no_kept_archive_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="build it again"):
         DockerBuildKit().archive("sha256:" + "0" * 64, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("builder", "listed"),
+    [
+        (Buildah(), '[{"id": "sha256:aa", "names": ["x:1"]}, {"id": "sha256:bb", "names": null}]'),
+        (Podman(), '[{"Id": "aa", "Names": ["x:1"]}, {"Id": "bb"}]'),
+    ],
+)
+def test_the_unnamed_images_are_read_from_either_programs_listing(
+    builder: Buildah | Podman, listed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[str, ...]] = []
+
+    def capture(*args: str, check: bool = True) -> str:
+        asked.append(args)
+        return listed
+
+    monkeypatch.setattr("tools.builders.interface.capture", capture)
+    assert builder.unnamed_images() == {"sha256:bb"}
+    assert asked[0][:4] == (builder.name, "images", "--all", "--no-trunc")
+
+
+def test_removing_no_image_runs_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tools.builders.libpod.capture", lambda *args, **kw: pytest.fail(args))
+    Buildah().remove_images(lambda *args: None, set())

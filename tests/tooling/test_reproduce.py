@@ -53,10 +53,15 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch.setattr(reproduce, "download_wheelhouse", lambda *args, **kwargs: None)
     monkeypatch.setattr(reproduce, "explain_difference", lambda builder, a, b: [f"{a} != {b}"])
     built: list[str | None] = []
-    # Each image: as `nox -s build` makes it (no record to reuse here), then twice clean.
+    # Every image as `nox -s build` makes it (no record to reuse here), then each twice clean.
     monkeypatch.setattr(reproduce, "reusable_record", lambda: None)
     monkeypatch.setattr(reproduce, "base_image_ids", lambda build: {})
-    ids = iter(["sha256:1", "sha256:1", "sha256:1", "sha256:2", "sha256:2", "sha256:3"])
+    ids = iter(["sha256:1", "sha256:2", "sha256:1", "sha256:1", "sha256:2", "sha256:3"])
+    # The store: what the clean builds leave beside their images is removed after them.
+    unnamed = iter([{"sha256:cache-step"}, {"sha256:cache-step", "sha256:clean-step"}])
+    removed: list[set[str]] = []
+    monkeypatch.setattr(Buildah, "unnamed_images", lambda self: next(unnamed))
+    monkeypatch.setattr(Buildah, "remove_images", lambda self, run, ids: removed.append(ids))
 
     def build(self: Buildah, run: object, request: BuildRequest) -> str:
         built.append(request.platform)
@@ -78,7 +83,10 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     comparison, said = Comparison(), list[str]()
     context = Build(plan, Buildah(), run=lambda *args, **kwargs: None, say=said.append)
     twice = reproduce.reproduce_images(context, builds, comparison)
-    assert built == [host_platform().name] * 3 + [other.name] * 3
+    assert (
+        built == [host_platform().name, other.name] + [host_platform().name] * 2 + [other.name] * 2
+    )
+    assert removed == [{"sha256:clean-step"}], "the cached build's steps stay: its cache"
     assert twice == {
         "distroless": {host_platform().name: ("sha256:1", "sha256:1")},
         "slim": {other.name: ("sha256:2", "sha256:3")},
@@ -89,4 +97,7 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
         ["sha256:1", "sha256:1", "True"],
         ["sha256:2", "sha256:2", "True"],
     ]
-    assert said == [f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3"]
+    assert said == [
+        f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3",
+        "removed 1 images the builds left beside theirs",
+    ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -152,6 +153,31 @@ class Builder(abc.ABC):
         """Name an image in the store."""
         for name in names:
             run("docker", "tag", image_id, name)
+
+    def unnamed_images(self) -> set[str]:
+        """The IDs of the images in the store that no name points to: a build's steps, and
+        images whose names moved on (none for a builder whose store is Docker's own)."""
+        return set()
+
+    def remove_images(self, run: Runner, image_ids: Iterable[str]) -> None:  # noqa: B027
+        """Remove these images from the store, and any layer no other image uses."""
+
+    @contextlib.contextmanager
+    def no_leftovers(self, run: Runner, say: Callable[[str], object]) -> Iterator[None]:
+        """What the builds inside leave in the store beside the images their names point to
+        is removed once they are done.
+
+        A build with no cache commits every step anew: duplicates of the layer cache a
+        cached build holds, which no build will reuse. And they cost: buildah's cache
+        lookup reads every image in the store at every step (docs/reproducibility.md).
+        """
+        before = self.unnamed_images()
+        try:
+            yield
+        finally:
+            if leftovers := self.unnamed_images() - before:
+                self.remove_images(run, leftovers)
+                say(f"removed {len(leftovers)} images the builds left beside theirs")
 
     def holds_index(self, name: str) -> bool:
         """True if the store still has an image index of this name."""

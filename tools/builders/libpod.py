@@ -48,12 +48,24 @@ def raw_image(image_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     return json.loads(found["Manifest"]), json.loads(found["Config"])
 
 
+def image_id(listed: Mapping[str, Any]) -> str:
+    """The ID in one entry of `buildah images --json` or `podman images --format json`."""
+    found = str(listed.get("id") or listed.get("Id"))
+    return found if found.startswith("sha256:") else f"sha256:{found}"
+
+
+def names_of(listed: Mapping[str, Any]) -> list[str]:
+    return list(listed.get("names") or listed.get("Names") or [])
+
+
 class Libpod(Builder):
     """What buildah and podman share."""
 
     multi_platform = True
     #: The command that prints the builder's configuration as JSON.
     info_args: tuple[str, ...] = ()
+    #: The option of `images` that prints JSON.
+    images_json: tuple[str, ...] = ()
 
     def version(self) -> str:
         return capture(self.name, "--version")
@@ -182,6 +194,15 @@ class Libpod(Builder):
     def holds_index(self, name: str) -> bool:
         return succeeds(self.name, "manifest", "inspect", name)
 
+    def unnamed_images(self) -> set[str]:
+        listed = inspect_json(self.name, "images", "--all", "--no-trunc", *self.images_json) or []
+        return {image_id(found) for found in listed if not names_of(found)}
+
+    def remove_images(self, run: Runner, image_ids: Iterable[str]) -> None:
+        if chosen := sorted(image_ids):
+            # An image another one was made from is kept, and said so: not a failure.
+            capture(self.name, "rmi", *chosen, check=False)
+
     def size(self, image: str) -> int | None:
         if engine.docker_running() or not have("podman"):
             return super().size(image)
@@ -193,6 +214,7 @@ class Libpod(Builder):
 class Buildah(Libpod):
     name = "buildah"
     info_args = ("info",)
+    images_json = ("--json",)
 
     def inspect(self, image: str) -> Inspected | None:
         found = inspect_json("buildah", "inspect", "--type", "image", image)
@@ -207,6 +229,7 @@ class Buildah(Libpod):
 class Podman(Libpod):
     name = "podman"
     info_args = ("info", "--format", "json")
+    images_json = ("--format", "json")
 
     def inspect(self, image: str) -> Inspected | None:
         return docker_style_inspect("podman", image)

@@ -36,7 +36,9 @@ def make_standins(
             return {}
         names = ", ".join(each.name for each in chosen)
         build.say(f"making the stand-ins for {names} from Debian {SUITE} packages")
-        made = standins.make_bases(build, chosen)
+        # A stand-in is always made with no cache: its steps are never reused.
+        with build.builder.no_leftovers(build.run, build.say):
+            made = standins.make_bases(build, chosen)
     build.say("stand-in bases (package versions in build/bases.lock):\n" + table(made.rows()))
     return made.ids
 

@@ -80,25 +80,32 @@ def reproduce_images(
     clean builds' IDs, by variant and platform.
 
     What differs between the clean builds is said file by file; the second is loaded
-    into Docker.
+    into Docker. What the clean builds leave beside their images is removed after them,
+    and after the indexes made of them (`Builder.no_leftovers`).
     """
-    twice: dict[str, dict[str, tuple[str, str]]] = {}
     bases, previous = base_image_ids(build), reusable_record()
+    cached = {}
     for variant, platform in builds:
-        tag = image_tags(build.plan, variant, platform)[0]
         # First, as `nox -s build` makes it: from the layer cache of earlier builds, or
         # the image of the last build if its inputs are the same.
         download_wheelhouse(build.run, python=build.python, platform=platform)
-        cached = build_variant(build, variant, platform, bases, load=False, previous=previous)
-        ids = build_twice(build, variant, platform, bases)
-        twice.setdefault(variant.name, {})[platform.name] = ids
-        comparison.compare(f"{tag} ({platform.name}): cached and clean", cached.image_id, ids[0])
-        if not comparison.compare(f"{tag} ({platform.name})", *ids):
-            build.say(
-                f"{tag}: what differs\n" + "\n".join(explain_difference(build.builder, *ids))
-            )
-        comparison.compare_layers(*(build.builder.diff_ids(image_id) for image_id in ids))
-        build.builder.load_into_docker(build.run, [build.builder.local_name(tag)])
+        made = build_variant(build, variant, platform, bases, load=False, previous=previous)
+        cached[variant.name, platform.name] = made.image_id
+    twice: dict[str, dict[str, tuple[str, str]]] = {}
+    with build.builder.no_leftovers(build.run, build.say):
+        for variant, platform in builds:
+            tag = image_tags(build.plan, variant, platform)[0]
+            ids = build_twice(build, variant, platform, bases)
+            twice.setdefault(variant.name, {})[platform.name] = ids
+            label = f"{tag} ({platform.name}): cached and clean"
+            comparison.compare(label, cached[variant.name, platform.name], ids[0])
+            if not comparison.compare(f"{tag} ({platform.name})", *ids):
+                build.say(
+                    f"{tag}: what differs\n" + "\n".join(explain_difference(build.builder, *ids))
+                )
+            comparison.compare_layers(*(build.builder.diff_ids(image_id) for image_id in ids))
+            build.builder.load_into_docker(build.run, [build.builder.local_name(tag)])
+        compare_indexes(build, comparison, twice)
     return twice
 
 
@@ -125,10 +132,10 @@ def reproduce(build: Build) -> Comparison:
     (the host's: two makes from the same mirror content must agree)."""
     comparison = Comparison()
     if build.plan.offline:
-        first, second = standins_twice(build, build.plan.targets[:1])
+        with build.builder.no_leftovers(build.run, build.say):
+            first, second = standins_twice(build, build.plan.targets[:1])
         for name in first:
             comparison.compare(f"base {name}", first[name], second[name])
     prepare_bases(build)
-    twice = reproduce_images(build, reproduce_plan(build.plan.targets), comparison)
-    compare_indexes(build, comparison, twice)
+    reproduce_images(build, reproduce_plan(build.plan.targets), comparison)
     return comparison
