@@ -49,7 +49,7 @@ WRONG_CLIENT_CLOCK = """
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def variant() -> str:
     """The browser checks run once, against the distroless image."""
     return "distroless"

@@ -18,7 +18,7 @@ import pytest
 from tools import loopback
 from tools.images.identity import IMAGE_EPOCH, IMAGE_INPUTS
 
-from .conftest import Container, Runner, docker
+from .conftest import HARDENED, Container, Runner, docker
 
 ROOT_PROCESS_STATUS = "print(open('/proc/1/status').read())"
 
@@ -124,14 +124,16 @@ def test_serves_read_only_without_capabilities_and_writes_nothing(
 # ---- stop --------------------------------------------------------------------------
 
 
-def test_docker_stop_returns_within_three_seconds(container: Container) -> None:
+def test_docker_stop_returns_within_three_seconds(start: Runner) -> None:
+    container = start(*HARDENED)
     started = time.monotonic()
     docker("stop", container.name)
     assert time.monotonic() - started < 3
     assert container.inspect()["State"]["ExitCode"] == 0
 
 
-def test_request_in_flight_when_docker_stop_arrives_completes(container: Container) -> None:
+def test_request_in_flight_when_docker_stop_arrives_completes(start: Runner) -> None:
+    container = start(*HARDENED)
     with socket.create_connection(("127.0.0.1", container.port), timeout=10) as client:
         client.sendall(b"GET /api/time HTTP/1.1\r\nHost: localhost\r\n")
         time.sleep(0.3)
@@ -167,7 +169,7 @@ def test_distroless_has_no_shell(image: str, variant: str) -> None:
     assert "no such file or directory" in result.stderr.lower()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def exported(image: str, tmp_path_factory: pytest.TempPathFactory) -> list[tarfile.TarInfo]:
     """Every entry of the image's filesystem, from `docker export`."""
     name = docker("create", image)
