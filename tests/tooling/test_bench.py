@@ -103,6 +103,7 @@ def test_the_loop_report_has_a_column_per_commit_and_says_whether_ids_moved() ->
     after.add("docs-only commit", 3.1, moved=False)
     after.add("docs-only commit", 3.3, moved=False)
     after.add("app change, with arm64", 30.0, moved=True)
+    after.store_images += [120, 131]
     lines = loop.report([before, after]).splitlines()
     assert [cell.strip() for cell in lines[0].split("|")[2:4]] == [
         "468f03d (468f03d00000)",
@@ -114,6 +115,8 @@ def test_the_loop_report_has_a_column_per_commit_and_says_whether_ids_moved() ->
     arm64 = next(line for line in lines if line.startswith("| app change, with arm64"))
     assert "| —" in arm64
     assert not any(line.startswith("| nothing changed") for line in lines)
+    sizes = next(line for line in lines if line.startswith("| images in the store"))
+    assert [cell.strip() for cell in sizes.split("|")[2:4]] == ["—", "120, 131"]
 
 
 def test_a_loop_change_appends_its_line_and_commits_it(tmp_path: Path) -> None:

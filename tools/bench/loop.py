@@ -11,7 +11,10 @@ on one machine, and compare: `nox -s bench-loop -- --ref OLD` then
 is a table of every run there, median and range over its rounds.
 
 It builds on the stand-ins (MOSCOW_TIME_OFFLINE=1), loads its images into
-Docker under the usual tags, and leaves commits only in its worktree.
+Docker under the usual tags, and leaves commits only in its worktree. Each
+round notes how many images buildah's store holds as it starts: its cache
+lookup reads every one at every step, so the same loop is slower in a fuller
+store (docs/reproducibility.md); compare runs made at like sizes.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from tools.images import record as build_record
 from tools.images.record import images_by_tag
 from tools.model import host_platform
 from tools.paths import BUILD, ROOT, WHEELHOUSE
-from tools.process import BuildError, capture, checkout_worktree, run_shown, say
+from tools.process import BuildError, capture, checkout_worktree, have, run_shown, say
 from tools.tables import table
 
 WORKTREES = BUILD / "loop"
@@ -75,6 +78,8 @@ class Run:
     commit: str
     rounds: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     ids_moved: dict[str, list[bool]] = dataclasses.field(default_factory=dict)
+    #: The images in buildah's store as each round starts (empty: not counted).
+    store_images: list[int] = dataclasses.field(default_factory=list)
 
     def add(self, change: str, seconds: float, moved: bool) -> None:
         self.rounds.setdefault(change, []).append(round(seconds, 1))
@@ -93,6 +98,14 @@ def image_ids(worktree: Path) -> dict[str, str]:
 def ids_moved(before: dict[str, str], after: dict[str, str]) -> bool:
     """True if an image both builds made has another ID (another platform set is no move)."""
     return any(before[tag] != after[tag] for tag in before.keys() & after.keys())
+
+
+def images_in_store() -> int | None:
+    """How many images buildah's store holds, intermediate ones included; None without
+    buildah."""
+    if not have("buildah"):
+        return None
+    return len(capture("buildah", "images", "--all", "--quiet").split())
 
 
 def timed_build(worktree: Path, nox: str, *, arm64: bool) -> float:
@@ -114,6 +127,8 @@ def loop(ref: str, rounds: int, *, arm64: bool, nox: str) -> Run:
     say(f"bench-loop {ref}: warming up (a first build, untimed)")
     timed_build(worktree, nox, arm64=arm64)
     for number in range(1, rounds + 1):
+        if (counted := images_in_store()) is not None:
+            result.store_images.append(counted)
         for change in changes:
             before = image_ids(worktree)
             change.apply(worktree, number)
@@ -152,6 +167,8 @@ def report(runs: Sequence[Run]) -> str:
             cells.append(f"{figure(run.rounds[name])}, {ids}")
         if any(cell != "—" for cell in cells):
             rows.append([name, *cells])
+    sizes = [", ".join(map(str, run.store_images)) or "—" for run in runs]
+    rows.append(["images in the store, each round", *sizes])
     return table(rows)
 
 
