@@ -17,7 +17,7 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tools import containers, model, noxglue, paths
-from tools.checks import deploy_probe, trivy
+from tools.checks import compose, deploy_probe, trivy
 from tools.images import pipeline, published, record
 from tools.images import reproduce as reproducing
 from tools.inputs import locking
@@ -95,8 +95,11 @@ def deploy_check(session: nox.Session) -> None:
     )
     session.run("kubernetes-validate", "--strict", "--quiet", "--kubernetes-version",
                 model.KUBERNETES_VERSION, str(paths.RENDERED_MANIFESTS))  # fmt: skip
-    for target in (str(paths.RENDERED_MANIFESTS.parent), "compose.yaml"):
-        session.run(*trivy.config_scan(target), env=trivy.ENV)
+    session.run(*trivy.config_scan(str(paths.RENDERED_MANIFESTS.parent)), env=trivy.ENV)
+    if tool := compose.command():
+        session.run(*compose.validate(tool, paths.COMPOSE_FILE), external=True)
+    else:
+        session.warn(f"compose.yaml not validated: {compose.MISSING}")
     session.run("pytest", *(session.posargs or ["tests/deploy"]))
 
 

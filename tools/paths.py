@@ -24,6 +24,8 @@ BASES_LOCK = ROOT / "bases.lock.json"
 PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
 STRUCTURE_TESTS = ROOT / "tests" / "structure"
 KUSTOMIZE_BASE = "deploy/kubernetes"
+#: One server's deployment (`docker compose up -d`).
+COMPOSE_FILE = ROOT / "compose.yaml"
 #: Python sources that ruff and mypy check.
 LINT_PATHS = ("moscow_time", "image", "tests", "tools", "noxfile.py")
 CONTAINERFILES = (

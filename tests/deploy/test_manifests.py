@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tools.paths import ROOT
+from tools.checks import compose
+from tools.paths import COMPOSE_FILE, ROOT
 
 ALLOWED_VOLUME_TYPES = {
     "configMap",
@@ -159,7 +160,7 @@ def test_disruption_budget_and_autoscaler_select_the_app(rendered: list[dict[str
 
 
 def test_compose_file_carries_the_hardening() -> None:
-    service = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["moscow-time"]
+    service = yaml.safe_load(COMPOSE_FILE.read_text())["services"]["moscow-time"]
     assert service["read_only"] is True
     assert service["cap_drop"] == ["ALL"]
     assert service["security_opt"] == ["no-new-privileges:true"]
@@ -168,6 +169,23 @@ def test_compose_file_carries_the_hardening() -> None:
     assert service["restart"]
     assert service["ports"] == ["127.0.0.1:${MOSCOW_TIME_PORT:-5000}:5000"]
     assert "healthcheck" not in service  # the image's own applies
+
+
+def test_compose_validates_our_file_and_refuses_a_misspelt_key(tmp_path: Path) -> None:
+    tool = compose.command()
+    if tool is None:
+        pytest.skip(compose.MISSING)
+    ours = subprocess.run(
+        compose.validate(tool, COMPOSE_FILE), check=False, capture_output=True, text=True
+    )
+    assert ours.returncode == 0, ours.stderr
+    misspelt = tmp_path / "compose.yaml"
+    misspelt.write_text(COMPOSE_FILE.read_text().replace("read_only:", "read_onyl:"))
+    refused = subprocess.run(
+        compose.validate(tool, misspelt), check=False, capture_output=True, text=True
+    )
+    assert refused.returncode != 0
+    assert "read_onyl" in refused.stderr
 
 
 @pytest.mark.parametrize(

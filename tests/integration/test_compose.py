@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -13,37 +12,26 @@ from collections.abc import Iterator
 
 import pytest
 
+from tools.checks import compose
 from tools.loopback import free_port, wait_for
-from tools.paths import ROOT
+from tools.paths import COMPOSE_FILE
 
 from .conftest import docker, image_for
-
-
-def compose_command() -> list[str] | None:
-    """`docker compose` (the plugin) if present, else `docker-compose`, else None."""
-    plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-    if plugin.returncode == 0:
-        return ["docker", "compose"]
-    if shutil.which("docker-compose"):
-        return ["docker-compose"]
-    return None
 
 
 @pytest.fixture
 def project() -> Iterator[tuple[list[str], dict[str, str]]]:
     """A compose project of compose.yaml on a free port, taken down afterwards."""
-    command = compose_command()
+    command = compose.command()
     if command is None:
-        pytest.skip(
-            "neither `docker compose` nor docker-compose is installed (.ci/run installs it)"
-        )
+        pytest.skip(compose.MISSING)
     image_for("distroless")
     base = [
         *command,
         "--project-name",
         f"mt{uuid.uuid4().hex[:8]}",
         "--file",
-        str(ROOT / "compose.yaml"),
+        str(COMPOSE_FILE),
     ]
     env = {**os.environ, "MOSCOW_TIME_PORT": str(free_port())}
     subprocess.run([*base, "up", "--detach"], env=env, check=True, capture_output=True)
@@ -107,6 +95,6 @@ def test_a_killed_server_is_brought_back_by_compose(
 
 
 def test_compose_rotates_the_logs() -> None:
-    text = (ROOT / "compose.yaml").read_text()
+    text = COMPOSE_FILE.read_text()
     assert 'max-size: "10m"' in text
     assert 'max-file: "3"' in text
