@@ -1,1 +1,2 @@
-"""Checks of what was built and deployed: trivy's scans, and a deployed Service's /healthz."""
+"""Checks of what was built and deployed: trivy's scans, compose's check of compose.yaml,
+and a deployed Service's /healthz."""

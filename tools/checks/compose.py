@@ -6,9 +6,9 @@ trivy reads no compose files, so compose itself validates ours: `config
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
+
+from tools.process import have, succeeds
 
 #: Why compose.yaml went unchecked, and what to do about it.
 MISSING = (
@@ -19,11 +19,9 @@ MISSING = (
 
 def command() -> list[str] | None:
     """`docker compose` (the plugin) if present, else `docker-compose`, else None."""
-    if shutil.which("docker"):
-        plugin = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-        if plugin.returncode == 0:
-            return ["docker", "compose"]
-    if shutil.which("docker-compose"):
+    if have("docker") and succeeds("docker", "compose", "version"):
+        return ["docker", "compose"]
+    if have("docker-compose"):
         return ["docker-compose"]
     return None
 
