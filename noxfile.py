@@ -17,12 +17,13 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tools import containers, model, noxglue, paths
-from tools.checks import compose, deploy_probe, trivy
-from tools.images import pipeline, published, record
-from tools.images import reproduce as reproducing
+from tools.checks import deploy_probe, trivy
+from tools.images import pipeline, record
 from tools.inputs import locking
 from tools.inputs import vendor as vendoring
 from tools.noxglue import build_context, install_locked, release_tool, require_images, user_errors
+from tools.rebuild import published
+from tools.rebuild import reproduce as reproducing
 from tools.settings import Settings
 
 nox.needs_version = ">=2025.02.09"
@@ -56,8 +57,8 @@ def lint(session: nox.Session) -> None:
 def tests(session: nox.Session) -> None:
     """Run the unit, property and process tests of the app, and the tooling's tests."""
     install_locked(session, *TEST_LOCKS)
-    paths = session.posargs or ["tests/unit", "tests/tooling"]
-    session.run("pytest", "-rs", "--cov", "--cov-report=term", *paths, env=CI_HYPOTHESIS)
+    chosen = session.posargs or ["tests/unit", "tests/tooling"]
+    session.run("pytest", "-rs", "--cov", "--cov-report=term", *chosen, env=CI_HYPOTHESIS)
 
 
 @nox.session
@@ -73,13 +74,8 @@ def lock(session: nox.Session) -> None:
     """Lock wheels, Debian packages, upstream bases (`-- --check`: stale? drift? moved tags?)."""
     check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
     install_locked(session, model.DEV_LOCK)
-    stale = locking.lock_wheels(
-        noxglue.venv_program(session, "pip-compile"), check=check, extra=extra
-    )
-    for line in locking.lock_debs(list(model.PLATFORMS.values()), check=check):
-        session.log(line)
-    for line in locking.lock_upstream_bases(Settings.read().bases_lock, check=check):
-        session.log(line)
+    pip_compile = noxglue.venv_program(session, "pip-compile")
+    stale = locking.lock_all(pip_compile, Settings.read().bases_lock, check=check, extra=extra)
     if stale:
         session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
 
@@ -89,17 +85,7 @@ def lock(session: nox.Session) -> None:
 def deploy_check(session: nox.Session) -> None:
     """Validate compose.yaml and the Kubernetes manifests offline, with real tools."""
     install_locked(session, *TEST_LOCKS)
-    paths.RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
-    paths.RENDERED_MANIFESTS.write_text(
-        str(session.run("kubectl", "kustomize", paths.KUSTOMIZE_BASE, silent=True))
-    )
-    session.run("kubernetes-validate", "--strict", "--quiet", "--kubernetes-version",
-                model.KUBERNETES_VERSION, str(paths.RENDERED_MANIFESTS))  # fmt: skip
-    session.run(*trivy.config_scan(str(paths.RENDERED_MANIFESTS.parent)), env=trivy.ENV)
-    if tool := compose.command():
-        session.run(*compose.validate(tool, paths.COMPOSE_FILE), external=True)
-    else:
-        session.warn(f"compose.yaml not validated: {compose.MISSING}")
+    noxglue.validate_deployments(session)
     session.run("pytest", *(session.posargs or ["tests/deploy"]))
 
 
@@ -120,8 +106,8 @@ def deploy(session: nox.Session) -> None:
 @user_errors
 def standins(session: nox.Session) -> None:
     """Make missing or outdated stand-in bases from the locked .debs (`-- --no-cache`: all)."""
-    build = build_context(session, standins=True)
-    pipeline.make_standins(build, build.plan.targets, only_stale=not build.plan.no_cache)
+    context = build_context(session, standins=True)
+    pipeline.make_standins(context, context.plan.targets, only_stale=not context.plan.no_cache)
 
 
 @nox.session
@@ -168,11 +154,11 @@ def publish(session: nox.Session) -> None:
 @user_errors
 def rebuild_published_ids(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
-    verdict = published.rebuild_published()
-    session.log("\n".join(verdict.lines))
-    if verdict.status == "incomparable":
-        session.skip(verdict.reason)
-    if verdict.status != "same":
+    comparison = published.rebuild_published()
+    session.log("\n".join(comparison.lines()))
+    if comparison.status == "incomparable":
+        session.skip(comparison.incomparable)
+    if comparison.status != "same":
         session.error("the published commit rebuilt here does not give the published image IDs")
 
 
@@ -235,9 +221,7 @@ def scan(session: nox.Session) -> None:
         session.run(*trivy.sbom(variant.tag(), paths.SBOM_DIR / f"{variant.name}.cdx.json"))
     session.run("pytest", "tests/scan")
     if not noxglue.vulnerability_db_ready(session):
-        session.warn("vulnerability scan NOT run: trivy's database cannot be downloaded here "
-                     "(docs/release.md: scanning for vulnerabilities)")  # fmt: skip
-        return
+        return session.warn("vulnerability scan NOT run: no trivy database here (docs/release.md)")
     for variant in model.VARIANTS.values():
         session.run(*trivy.vulnerability_scan(variant.tag()))
 
@@ -289,7 +273,7 @@ def verify_release(session: nox.Session) -> None:
 @nox.session(tags=["release"])
 def rebuild(session: nox.Session) -> None:
     """Rebuild a release from its provenance and compare: `-- REF@DIGEST --key P [--sign K]`."""
-    release_tool(session, "rebuild", *session.posargs)
+    release_tool(session, "rebuild", *session.posargs, stage="rebuild")
 
 
 @nox.session(name="kube-play", tags=["release"])
@@ -310,4 +294,4 @@ def release_check(session: nox.Session) -> None:
 def release_rehearsal(session: nox.Session) -> None:
     """docs/release.md's path on loopback: keygen, release, verify, kube play, rebuild, vouch."""
     require_images(session)
-    release_tool(session, "rehearse", *session.posargs)
+    release_tool(session, "rehearse", *session.posargs, stage="rebuild")

@@ -17,13 +17,14 @@ from pathlib import Path
 import nox
 
 from tools import builders
-from tools.checks import trivy
+from tools.checks import compose, trivy
 from tools.containers import runnable_images, why_not_runnable
 from tools.images.context import Build
 from tools.images.options import Options
 from tools.images.plan import make_plan
 from tools.inputs import piplocks
-from tools.model import DEV_LOCK, RUNTIME_LOCK, PipLock
+from tools.model import DEV_LOCK, KUBERNETES_VERSION, RUNTIME_LOCK, PipLock
+from tools.paths import COMPOSE_FILE, KUSTOMIZE_BASE, RENDERED_MANIFESTS
 from tools.process import BuildError
 from tools.settings import NOX_ENV, Settings
 
@@ -68,12 +69,13 @@ def build_context(
     return Build(plan, builder, python=venv_program(session, "python"))
 
 
-def release_tool(session: nox.Session, command: str, *args: str) -> None:
-    """`python -m tools.release COMMAND` in a venv with the dev lock (cosign's wrappers, SLSA);
-    a rebuild runs another commit's noxfile with the nox running this one."""
+def release_tool(session: nox.Session, command: str, *args: str, stage: str = "release") -> None:
+    """`python -m tools.STAGE COMMAND` (release or rebuild) in a venv with the dev lock
+    (cosign's wrappers, SLSA); a rebuild runs another commit's noxfile with the nox running
+    this one."""
     install_locked(session, RUNTIME_LOCK, DEV_LOCK)
     this_nox = shlex.join([sys.executable, "-m", "nox"])
-    session.run("python", "-m", "tools.release", command, *args, env={NOX_ENV: this_nox})
+    session.run("python", "-m", f"tools.{stage}", command, *args, env={NOX_ENV: this_nox})
 
 
 def require_images(session: nox.Session) -> None:
@@ -110,3 +112,19 @@ def vulnerability_db_ready(session: nox.Session) -> bool:
         except nox.command.CommandFailed:
             return False
     return True
+
+
+def validate_deployments(session: nox.Session) -> None:
+    """The Kubernetes base rendered and validated (kubernetes-validate, trivy's config scan),
+    and compose.yaml checked by compose itself where it is installed."""
+    RENDERED_MANIFESTS.parent.mkdir(parents=True, exist_ok=True)
+    RENDERED_MANIFESTS.write_text(
+        str(session.run("kubectl", "kustomize", KUSTOMIZE_BASE, silent=True))
+    )
+    session.run("kubernetes-validate", "--strict", "--quiet", "--kubernetes-version",
+                KUBERNETES_VERSION, str(RENDERED_MANIFESTS))  # fmt: skip
+    session.run(*trivy.config_scan(str(RENDERED_MANIFESTS.parent)), env=trivy.ENV)
+    if tool := compose.command():
+        session.run(*compose.validate(tool, COMPOSE_FILE), external=True)
+    else:
+        session.warn(f"compose.yaml not validated: {compose.MISSING}")

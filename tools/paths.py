@@ -17,7 +17,11 @@ BUILD = ROOT / "build"
 STANDIN_RECIPES = ROOT / "standins"
 #: The tooling that turns a recipe into a stand-in image: the recipes' hooks
 #: are run, and the built image cleaned, by this code.
-STANDIN_TOOLING = (ROOT / "tools" / "images" / "standins.py", ROOT / "tools" / "builders")
+STANDIN_TOOLING = (
+    ROOT / "tools" / "images" / "standins.py",
+    ROOT / "tools" / "inputs" / "recipes.py",
+    ROOT / "tools" / "builders",
+)
 #: The upstream bases by digest (`tools.inputs.baselock`), beside the pip locks.
 BASES_LOCK = ROOT / "bases.lock.json"
 #: The image IDs of one commit, as built here, for other machines to rebuild.
@@ -37,10 +41,13 @@ CONTAINERFILES = (
 # ---- Under build/ --------------------------------------------------------------
 #: One directory per platform (Debian's name), passed as the WHEELHOUSE build arg.
 WHEELHOUSE = BUILD / "wheelhouse"
-#: Where each stand-in's root filesystem is made (build/bases/NAME/ARCH).
-STANDIN_WORKDIR = BUILD / "bases"
-#: The Debian packages each stand-in was made from, for explaining a drift.
-STANDIN_PACKAGES = BUILD / "bases.lock"
+#: Where each stand-in's root filesystem is made (build/standins/NAME/ARCH).
+STANDIN_WORKDIR = BUILD / "standins"
+#: The Debian packages each stand-in was made from, for explaining a drift: an output,
+#: not a lock (the locks are standins/NAME.ARCH.lock).
+STANDIN_PACKAGES = BUILD / "standin-packages.txt"
+#: Its name before it was renamed, which older commits' builds write.
+STANDIN_PACKAGES_BEFORE = "bases.lock"
 #: The build record: what the last `nox -s build` made (`tools.images.record`).
 BUILD_RECORD = BUILD / "images.json"
 #: The OCI archives that Docker's BuildKit writes, one per image ID.
@@ -48,7 +55,7 @@ OCI_ARCHIVES = BUILD / "oci"
 SBOM_DIR = BUILD / "sbom"
 TRIVY_CACHE = BUILD / "trivy-cache"
 #: Where `nox -s rebuild-published` checks out the published commit.
-PUBLISHED_WORKTREE = BUILD / "verify"
+PUBLISHED_WORKTREE = BUILD / "published-rebuild"
 RENDERED_MANIFESTS = BUILD / "deploy" / "moscow-time.yaml"
 #: Where `nox -s rebuild` checks out each released commit, and writes its summaries.
 REBUILD_DIR = BUILD / "rebuild"

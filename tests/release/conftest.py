@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from tools import builders
+from tools import builders, debtools
 from tools.builders import Builder
 from tools.images import record as build_record
 from tools.images.record import BuildRecord
 from tools.process import run_shown
-from tools.release import debtools
 from tools.release.policy import Gate
 from tools.release.references import Repository
 from tools.release.registry import LoopbackRegistry

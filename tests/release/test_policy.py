@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from tools.builders import Builder
+from tools.debtools import ChrootSkopeo
 from tools.model import BASES, DEPLOYED_VARIANT, host_platform
 from tools.process import run_shown
-from tools.release.debtools import ChrootSkopeo
 from tools.release.policy import Gate
 from tools.release.references import Pinned, Repository
 from tools.release.release import KeyPair, Released

@@ -123,7 +123,7 @@ def test_drift_lists_each_moved_package_and_flags_security_updates() -> None:
 def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(
     name: str, platform: Platform
 ) -> None:
-    from tools.images.standins import RECIPES
+    from tools.inputs.recipes import RECIPES
 
     lock = aptlock.read_lock(name, platform)
     assert lock.locked_at

@@ -15,6 +15,7 @@ from tools.images.context import Build
 from tools.images.plan import BuildPlan, base_references
 from tools.inputs import wheelhouse
 from tools.inputs.aptlock import Lock
+from tools.inputs.recipes import RECIPES
 from tools.model import (
     BASES,
     CREATED_LABEL,
@@ -80,18 +81,18 @@ def test_the_wheelhouse_takes_both_locks_for_the_images_python_and_cpu() -> None
 def test_a_stand_in_is_resolved_live_with_no_mirror_named_or_built_from_the_lock(
     name: str,
 ) -> None:
-    args = bases.RECIPES[name].mmdebstrap_args(BASES[name].workdir(ARM64) / "rootfs.tar", ARM64)
+    args = RECIPES[name].mmdebstrap_args(BASES[name].workdir(ARM64) / "rootfs.tar", ARM64)
     assert args[-2] == SUITE
     assert "--arch=arm64" in args
     assert not any("://" in arg for arg in args)
     repository = BASES[name].workdir(AMD64) / "debs"
-    locked = bases.RECIPES[name].mmdebstrap_args(Path("rootfs.tar"), AMD64, repository=repository)
+    locked = RECIPES[name].mmdebstrap_args(Path("rootfs.tar"), AMD64, repository=repository)
     assert locked[-1] == f"deb [trusted=yes] copy://{repository} ./"
     assert "--arch=amd64" in locked
 
 
 def test_the_distroless_stand_in_takes_exactly_upstreams_package_list() -> None:
-    recipe = bases.RECIPES["distroless"]
+    recipe = RECIPES["distroless"]
     assert recipe.variant == "extract"
     assert "python3.13-minimal" in recipe.packages
     assert "bash" not in recipe.packages
@@ -184,7 +185,7 @@ def test_the_tooling_that_makes_a_stand_in_is_one_of_its_inputs(
 def test_the_slim_stand_in_compiles_no_bytecode_while_python_is_installed() -> None:
     """The essential hook stubs py_compile before python3's maintainer scripts run; the
     customize hook puts it back and drops the bytecode, as python:3.13-slim has none."""
-    args = bases.RECIPES["slim"].mmdebstrap_args(Path("rootfs.tar"), ARM64)
+    args = RECIPES["slim"].mmdebstrap_args(Path("rootfs.tar"), ARM64)
     hooks = [arg.split("=", 1)[0] for arg in args if arg.startswith("--") and "hook" in arg]
     assert hooks == ["--essential-hook", "--customize-hook"]
     essential = (ROOT / "standins" / "slim-essential-hook.sh").read_text()

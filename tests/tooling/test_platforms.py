@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tools.images import platforms, reproduce
+from tools.images import platforms
 from tools.model import PLATFORMS, VARIANTS, host_platform
 from tools.process import BuildError
+from tools.rebuild import reproduce
 from tools.settings import PLATFORMS_ENV, Settings
 
 HOST = host_platform()

@@ -18,7 +18,8 @@ from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision, run_shown
-from tools.release import findings, manifests, rebuild, vsa
+from tools.rebuild import findings, rebuild
+from tools.release import manifests, vsa
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned, Repository
 from tools.settings import OFFLINE_ENV, UPSTREAM_ENV
@@ -122,15 +123,28 @@ def test_each_commit_is_rebuilt_once_for_all_its_images(
 
 
 def test_each_layer_is_a_row_and_a_missing_one_is_none() -> None:
-    rows = findings.comparison_rows("sha256:1", "sha256:2", ["a", "b"], ["a", "c", "d"])
-    assert rows[1] == ["image ID (config)", "sha256:1", "sha256:2", "DIFFERS"]
-    assert [row[-1] for row in rows[2:]] == ["same", "DIFFERS", "DIFFERS"]
-    assert rows[-1][1] == "(none)"
-    finding = findings.Finding(target(), "sha256:1", "sha256:2", rows, [], 1.0, 0.1)
+    compared = findings.compared("sha256:1", "sha256:2", ["a", "b"], ["a", "c", "d"])
+    assert compared.rows[0] == ["image ID (config)", "sha256:1", "sha256:2", "DIFFERS"]
+    assert [row[-1] for row in compared.rows[1:]] == ["same", "DIFFERS", "DIFFERS"]
+    assert compared.rows[-1][1] == "(none)"
+    finding = findings.Finding(target(), "sha256:1", "sha256:2", compared, 1.0, 0.1)
     assert not finding.passed
     assert finding.verdict == vsa.FAILED
-    same = findings.comparison_rows("sha256:1", "sha256:1", ["a"], ["a"])
-    assert findings.Finding(target(), "sha256:1", "sha256:1", same, [], 1.0, 0.1).passed
+    same = findings.compared("sha256:1", "sha256:1", ["a"], ["a"])
+    assert findings.Finding(target(), "sha256:1", "sha256:1", same, 1.0, 0.1).passed
+
+
+def test_a_config_that_differs_fails_though_every_layer_is_the_same() -> None:
+    compared = findings.compared("sha256:1", "sha256:2", ["a", "b"], ["a", "b"])
+    assert compared.mismatches == ["image ID (config)"]
+    assert not findings.Finding(target(), "sha256:1", "sha256:2", compared, 1.0, 0.1).passed
+
+
+def test_a_layer_that_differs_fails_though_the_ids_are_reported_equal() -> None:
+    # Only a broken builder could report one ID for two layer lists: the layers still count.
+    compared = findings.compared("sha256:1", "sha256:1", ["a", "b"], ["a", "c"])
+    assert compared.mismatches == ["layer 2"]
+    assert not compared.passed
 
 
 def test_a_config_difference_names_the_field() -> None:

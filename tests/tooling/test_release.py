@@ -17,11 +17,11 @@ import pytest
 import yaml
 
 from tooling.samples import DIGEST, a_predicate
+from tools.debtools import DebianTool
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision
 from tools.release import kubeplay, policy, provenance, registry
-from tools.release.debtools import DebianTool
 from tools.release.references import Pinned, Repository
 from tools.release.release import KeyPair, kustomization, sbom_image_id
 from tools.release.signing import statement_of, subject_digests

@@ -1,28 +1,42 @@
-"""tools.images.reproduce: two builds side by side, and the files that differ between them."""
+"""tools.rebuild.reproduce: two builds side by side, and the files that differ between them."""
 
 from __future__ import annotations
 
 import pytest
 
 from tools.builders import BuildRequest
-from tools.images.layerdiff import listing_difference
-from tools.images.reproduce import Comparison
+from tools.rebuild.comparison import Comparison
+from tools.rebuild.layerdiff import listing_difference
 
 
 def test_a_comparison_lists_both_ids_and_remembers_each_mismatch() -> None:
     comparison = Comparison()
     assert comparison.compare("moscow-time:slim", "sha256:a", "sha256:a")
     assert not comparison.compare("moscow-time:distroless", "sha256:b", "sha256:c")
-    assert comparison.rows[1] == ["moscow-time:slim", "sha256:a", "sha256:a", "True"]
-    assert comparison.rows[2][-1] == "False"
+    assert comparison.rows[0] == ["moscow-time:slim", "sha256:a", "sha256:a", "same"]
+    assert comparison.rows[1][-1] == "DIFFERS"
     assert comparison.mismatches == ["moscow-time:distroless"]
+    assert comparison.status == "differs"
+    assert not comparison.passed
 
 
-def test_layers_are_compared_bottom_first_and_a_different_count_is_a_row() -> None:
+def test_layers_are_compared_bottom_first_and_a_missing_one_is_none() -> None:
     comparison = Comparison()
     comparison.compare_layers(["sha256:1", "sha256:2"], ["sha256:1", "sha256:3", "sha256:4"])
-    assert [row[-1] for row in comparison.rows[1:]] == ["True", "False", "False"]
-    assert comparison.rows[-1][:3] == ["  layers", "2", "3"]
+    assert [row[-1] for row in comparison.rows] == ["same", "DIFFERS", "DIFFERS"]
+    assert comparison.rows[-1][:3] == ["  layer 3", "(none)", "sha256:4"]
+    # Under an image's row, layers detail it: they are not mismatches of their own...
+    assert comparison.mismatches == []
+    # ...unless counted, as a rebuild against a registry counts each.
+    comparison.compare_layers(["sha256:1"], ["sha256:2"], indent="", counted=True)
+    assert comparison.mismatches == ["layer 1"]
+
+
+def test_an_incomparable_comparison_neither_passes_nor_differs() -> None:
+    comparison = Comparison(incomparable="another builder")
+    comparison.compare("moscow-time:slim", "sha256:a", "sha256:a")
+    assert comparison.status == "incomparable"
+    assert not comparison.passed
 
 
 def test_a_layer_difference_names_each_file_with_both_sides() -> None:
@@ -45,10 +59,10 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from tools.builders.libpod import Buildah
-    from tools.images import reproduce
     from tools.images.context import Build
     from tools.images.plan import BuildPlan, base_references
     from tools.model import PLATFORMS, VARIANTS, host_platform
+    from tools.rebuild import reproduce
 
     monkeypatch.setattr(reproduce, "download_wheelhouse", lambda *args, **kwargs: None)
     monkeypatch.setattr(reproduce, "explain_difference", lambda builder, a, b: [f"{a} != {b}"])
@@ -94,8 +108,8 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
     assert comparison.mismatches == [f"moscow-time:{other.debian}-slim ({other.name})"]
     cached = [row for row in comparison.rows if row[0].endswith("cached and clean")]
     assert [row[1:] for row in cached] == [
-        ["sha256:1", "sha256:1", "True"],
-        ["sha256:2", "sha256:2", "True"],
+        ["sha256:1", "sha256:1", "same"],
+        ["sha256:2", "sha256:2", "same"],
     ]
     assert said == [
         f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3",

@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from tools.builders.libpod import Buildah
+from tools.debtools import REGISTRIES_CONF_ENV
 from tools.model import BASES, PLATFORMS
 from tools.process import run_shown
-from tools.release.debtools import REGISTRIES_CONF_ENV
 from tools.release.registry import LoopbackRegistry
 
 #: Pushes images as one index to a path in the loopback registry; the digest it got.

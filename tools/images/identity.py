@@ -45,6 +45,7 @@ IMAGE_INPUTS = (
     "tools/images/appimages.py",
     "tools/images/identity.py",
     "tools/images/standins.py",
+    "tools/inputs/recipes.py",
     "tools/model.py",
 )
 

@@ -39,7 +39,9 @@ def make_standins(
         # A stand-in is always made with no cache: its steps are never reused.
         with build.builder.no_leftovers(build.run, build.say):
             made = standins.make_bases(build, chosen)
-    build.say("stand-in bases (package versions in build/bases.lock):\n" + table(made.rows()))
+    build.say(
+        "stand-in bases (package versions in build/standin-packages.txt):\n" + table(made.rows())
+    )
     return made.ids
 
 

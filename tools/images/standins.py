@@ -15,102 +15,17 @@ import fcntl
 import io
 import shutil
 import tarfile
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tools.builders import Builder, BuildRequest
 from tools.images.context import Build
-from tools.inputs.aptlock import Lock, lock_path, now, read_lock, resolve, used_packages
+from tools.inputs.aptlock import lock_path, read_lock
 from tools.inputs.debs import local_repository
-from tools.model import BASES, SUITE, Base, Platform, host_platform
-from tools.paths import STANDIN_PACKAGES, STANDIN_RECIPES, STANDIN_WORKDIR
-from tools.process import BuildError, Runner, have, rfc3339, sha256_file
-
-HOOKS = STANDIN_RECIPES
-DISTROLESS_PACKAGES = HOOKS / "distroless-packages.txt"
-
-
-def listed_packages(path: Path) -> list[str]:
-    """The package names in a list file: one a line, # comments."""
-    return [
-        line.strip()
-        for line in path.read_text().splitlines()
-        if line.strip() and not line.startswith("#")
-    ]
-
-
-@dataclasses.dataclass(frozen=True)
-class Recipe:
-    """How mmdebstrap makes one stand-in's root filesystem."""
-
-    variant: str
-    packages: tuple[str, ...]
-    #: mmdebstrap's hook option and its command; "$1" is the root.
-    hook: tuple[str, str]
-    #: Hooks of other stages, in the same form.
-    earlier_hooks: tuple[tuple[str, str], ...] = ()
-    #: Paths deleted from the tarball afterwards: mmdebstrap cleans up after
-    #: itself only once its hooks have run.
-    leftovers: tuple[str, ...] = ()
-
-    def mmdebstrap_args(
-        self, tarball: Path, platform: Platform, *extra: str, repository: Path | None = None
-    ) -> list[str]:
-        """mmdebstrap from the local repository of the lock, or (no repository) live."""
-        args = ["mmdebstrap", "--quiet", f"--variant={self.variant}", f"--arch={platform.debian}"]
-        args += [f"--include={','.join(self.packages)}"]
-        args += [f"{option}={command}" for option, command in (*self.earlier_hooks, self.hook)]
-        args += extra
-        args += [SUITE, str(tarball)]
-        # Live, no mirror is named: mmdebstrap picks Debian's default (trixie,
-        # -updates, -security), and no host name goes into this repository.
-        if repository is not None:
-            args.append(f"deb [trusted=yes] copy://{repository} ./")
-        return args
-
-
-RECIPES = {
-    "slim": Recipe(
-        variant="minbase",
-        packages=("python3",),
-        hook=("--customize-hook", f'{HOOKS / "slim-hook.sh"} "$1"'),
-        earlier_hooks=(("--essential-hook", f'{HOOKS / "slim-essential-hook.sh"} "$1"'),),
-    ),
-    "distroless": Recipe(
-        variant="extract",
-        packages=tuple(listed_packages(DISTROLESS_PACKAGES)),
-        hook=("--extract-hook", f'{HOOKS / "distroless-hook.sh"} "$1" {DISTROLESS_PACKAGES}'),
-        # apt's and dpkg's own state, which distroless does not carry.
-        leftovers=(
-            "./etc/apt",
-            "./etc/hostname",
-            "./etc/resolv.conf",
-            "./var/cache/apt",
-            "./var/cache/debconf",
-            "./var/cache/ldconfig",
-            "./var/lib/apt",
-            "./var/lib/dpkg/alternatives",
-            "./var/lib/dpkg/arch",
-            "./var/lib/dpkg/info",
-            "./var/lib/dpkg/status",
-            "./var/lib/dpkg/triggers",
-            "./var/lib/dpkg/updates",
-            "./var/log/apt",
-        ),
-    ),
-}
-
-
-def require_mmdebstrap(platform: Platform) -> None:
-    needed = [("mmdebstrap", "mmdebstrap"), ("apt-ftparchive", "apt-utils")]
-    # mmdebstrap asks arch-test whether a foreign architecture's binaries run.
-    needed += [("arch-test", "arch-test")] if platform != host_platform() else []
-    # arch-test comes with the arm64 work: `bin/setup --for test`.
-    setup = "bin/setup" if platform == host_platform() else "bin/setup --for test"
-    for program, package in needed:
-        if not have(program):
-            raise BuildError(f"{program} is not installed ({package}): run `{setup}`")
+from tools.inputs.recipes import RECIPES, require_mmdebstrap
+from tools.model import BASES, Base, Platform
+from tools.paths import STANDIN_PACKAGES, STANDIN_WORKDIR
+from tools.process import BuildError, Runner, rfc3339, sha256_file
 
 
 def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> Path:
@@ -155,27 +70,6 @@ def drop_members(tarball: Path, doomed: Sequence[str]) -> None:
     rewritten.replace(tarball)
 
 
-def resolve_live(run: Runner, base: Base, platform: Platform) -> Lock:
-    """What mmdebstrap resolves for this stand-in today, against Debian's live indexes."""
-    require_mmdebstrap(platform)
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch)
-        # Before mmdebstrap cleans up: its apt indexes, dpkg's status (minbase)
-        # and the .debs it fetched (extract installs none).
-        keep = (
-            f'mkdir -p {out}/lists && cp -a "$1/var/lib/apt/lists/." {out}/lists/ && '
-            f'ls "$1/var/cache/apt/archives" > {out}/archives.txt && '
-            f'{{ cat "$1/var/lib/dpkg/status" > {out}/status 2>/dev/null || true; }}'
-        )
-        recipe = RECIPES[base.name]
-        # The recipe's own hook stage: extract runs no customize hooks.
-        run(*recipe.mmdebstrap_args(out / "rootfs.tar", platform, f"{recipe.hook[0]}={keep}"))
-        lists = {p.name: p.read_text() for p in (out / "lists").glob("*_Packages")}
-        status = (out / "status").read_text() if (out / "status").exists() else ""
-        used = used_packages(status, (out / "archives.txt").read_text())
-    return resolve(used, lists, now())
-
-
 def package_versions(tarball: Path) -> list[str]:
     """`name version` for every Debian package in a rootfs tarball."""
     found: list[str] = []
@@ -197,9 +91,9 @@ def package_versions(tarball: Path) -> list[str]:
     return sorted(found)
 
 
-def write_bases_lock(tarballs: Mapping[str, Path]) -> None:
+def write_standin_packages(tarballs: Mapping[str, Path]) -> None:
     """Record the exact package set of each stand-in, so a drift can be explained."""
-    lines = ["# Debian packages in each base stand-in, written by `nox -s bases`."]
+    lines = ["# Debian packages in each stand-in base, written by `nox -s standins`."]
     for standin, tarball in tarballs.items():
         lines += ["", f"[{standin}] rootfs.tar sha256:{sha256_file(tarball)}"]
         lines += package_versions(tarball)
@@ -280,7 +174,7 @@ def make_bases(build: Build, platforms: Sequence[Platform]) -> MadeBases:
             standin, epoch = base.standin_for(platform), standin_epoch(base, platform)
             made.tarballs[standin] = build_rootfs(build.run, base, platform, epoch=epoch)
             made.ids[standin] = build_base(build.run, build.builder, base, platform, epoch=epoch)
-    write_bases_lock(made.tarballs)
+    write_standin_packages(made.tarballs)
     return made
 
 

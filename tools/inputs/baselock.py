@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
+from tools.debtools import ChrootSkopeo
 from tools.model import BASES
 from tools.process import BuildError, Runner, rfc3339
 
@@ -136,8 +137,6 @@ class SkopeoResolver:
 
 def skopeo_resolver(run: Runner) -> SkopeoResolver:
     """Debian 13's skopeo, in its chroot (root), as the releases use it."""
-    from tools.release.debtools import ChrootSkopeo  # noqa: PLC0415 (unpacked only when asked)
-
     skopeo = ChrootSkopeo(run)
     return SkopeoResolver(skopeo.command, skopeo.registries_args())
 

@@ -13,11 +13,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from tools.images import standins
-from tools.inputs import aptlock, baselock, piplocks
-from tools.model import BASES, PIP_LOCKS, SUITE, Platform
+from tools.inputs import aptlock, baselock, piplocks, recipes
+from tools.model import BASES, PIP_LOCKS, PLATFORMS, SUITE, Platform
 from tools.paths import ROOT
-from tools.process import BuildError, run_shown
+from tools.process import BuildError, run_shown, say
 from tools.tables import table
 
 
@@ -41,7 +40,7 @@ def lock_debs(platforms: Sequence[Platform], *, check: bool) -> list[str]:
     report = []
     for each, base in itertools.product(platforms, BASES.values()):
         print(f"resolving the {base.name} stand-in for {each.name}, Debian {SUITE}, live")
-        current = standins.resolve_live(run_shown, base, each)
+        current = recipes.resolve_live(run_shown, base, each)
         path = aptlock.lock_path(base.name, each)
         if check:
             changes = aptlock.drift(aptlock.read_lock(base.name, each), current)
@@ -67,3 +66,17 @@ def lock_upstream_bases(path: Path, *, check: bool) -> list[str]:
     except BuildError as error:
         return [f"{path.name} left as it is: {error}; lock it where a registry answers"]
     return [f"{path.name}:\n" + table(baselock.lock_rows(lock, time.time()))]
+
+
+def lock_all(
+    pip_compile: str, bases_lock: Path, *, check: bool, extra: Sequence[str] = ()
+) -> list[str]:
+    """`nox -s lock`: the wheels, the stand-ins' .debs, the upstream bases; their lines said,
+    the stale pip locks returned."""
+    stale = lock_wheels(pip_compile, check=check, extra=extra)
+    for line in [
+        *lock_debs(list(PLATFORMS.values()), check=check),
+        *lock_upstream_bases(bases_lock, check=check),
+    ]:
+        say(line)
+    return stale

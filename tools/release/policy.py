@@ -17,7 +17,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tools.release.debtools import ChrootSkopeo
+from tools.debtools import ChrootSkopeo
 from tools.release.references import Pinned, Repository
 
 
@@ -52,7 +52,7 @@ def write_trust(directory: Path, repository: Repository, public_key: Path, key_p
 
 
 @dataclasses.dataclass(frozen=True)
-class Verdict:
+class Admission:
     """Whether the policy admitted an image, and skopeo's words if it did not."""
 
     admitted: bool
@@ -67,7 +67,7 @@ class Gate:
         self.trust = skopeo.shared(f"trust-{repository.path.replace('/', '-')}")
         write_trust(self.trust, repository, public_key, skopeo.inside(self.trust / "cosign.pub"))
 
-    def check(self, image: Pinned) -> Verdict:
+    def check(self, image: Pinned) -> Admission:
         """Copy the image under the policy; the copy is thrown away."""
         copy = self.skopeo.shared("gate-copy")
         command = self.skopeo.command(
@@ -84,7 +84,7 @@ class Gate:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
         shutil.rmtree(copy, ignore_errors=True)
         lines = (result.stderr or result.stdout).strip().splitlines()
-        return Verdict(result.returncode == 0, _skopeo_message(lines[-1]) if lines else "")
+        return Admission(result.returncode == 0, _skopeo_message(lines[-1]) if lines else "")
 
 
 def _skopeo_message(line: str) -> str:

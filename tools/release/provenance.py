@@ -60,6 +60,27 @@ def lock_digests(revision: str) -> dict[str, str]:
     return digests
 
 
+def resolved_dependencies(
+    revision: str, build_args: Mapping[str, str], base_ids: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The commit, each lock by digest, and each base by image ID."""
+    dependencies: list[dict[str, Any]] = [
+        {"uri": "git+moscow-time", "digest": {"gitCommit": revision}},
+    ]
+    for name, digest in lock_digests(revision).items():
+        dependencies.append({"name": name, "digest": {"sha256": digest}})
+    for arg, image_id in sorted(base_ids.items()):
+        dependencies.append(
+            {
+                "name": arg,
+                "uri": build_args[arg],
+                "digest": {"sha256": image_id.removeprefix("sha256:")},
+                "annotations": {"digestOf": "image config (image ID)"},
+            }
+        )
+    return dependencies
+
+
 def predicate(
     *,
     plan: BuildPlan,
@@ -75,20 +96,7 @@ def predicate(
     The build's whole plan is an internal parameter: a rebuild makes it again from there.
     """
     revision, builder = plan.revision, plan.builder
-    dependencies: list[dict[str, Any]] = [
-        {"uri": "git+moscow-time", "digest": {"gitCommit": revision}},
-    ]
-    for name, digest in lock_digests(revision).items():
-        dependencies.append({"name": name, "digest": {"sha256": digest}})
-    for arg, image_id in sorted(base_ids.items()):
-        dependencies.append(
-            {
-                "name": arg,
-                "uri": build_args[arg],
-                "digest": {"sha256": image_id.removeprefix("sha256:")},
-                "annotations": {"digestOf": "image config (image ID)"},
-            }
-        )
+    dependencies = resolved_dependencies(revision, build_args, base_ids)
     statement: dict[str, Any] = {
         "buildDefinition": {
             "buildType": BUILD_TYPE,

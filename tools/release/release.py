@@ -37,6 +37,7 @@ from tools.model import (
 from tools.paths import KUSTOMIZE_BASE, RELEASE_DIR, ROOT
 from tools.process import BuildError, Runner
 from tools.release import manifests, provenance
+from tools.release import record as release_record
 from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign, signed_digest
 from tools.settings import COMPOSE_IMAGE_ENV
@@ -216,21 +217,7 @@ class Release:
 def write_record(released: Sequence[Released], repository: Repository, workdir: Path) -> None:
     """release.json, the kustomize overlay and compose's env file, all by digest."""
     images = {r.variant: r for r in released}
-    record = {
-        "repository": str(repository),
-        "images": [
-            {
-                "variant": r.variant,
-                "reference": str(r.image),
-                "platforms": {
-                    platform: {"reference": str(image), "image_id": r.image_ids[platform]}
-                    for platform, image in r.platforms.items()
-                },
-            }
-            for r in released
-        ],
-    }
-    (workdir / "release.json").write_text(json.dumps(record, indent=2) + "\n")
+    release_record.write(release_record.of(released, str(repository)), workdir)
     deployed = images[DEPLOYED_VARIANT].image
     overlay = overlay_dir(workdir)
     overlay.mkdir(parents=True, exist_ok=True)
@@ -266,10 +253,3 @@ def kustomization(image: Pinned, overlay: Path) -> str:
     }
     header = "# Written by `nox -s release`: the base, pinned to the released digest.\n"
     return header + yaml.safe_dump(document, sort_keys=False)
-
-
-def read_record(workdir: Path = RELEASE_DIR) -> dict[str, Any]:
-    path = workdir / "release.json"
-    if not path.exists():
-        raise BuildError(f"no {path}: run `nox -s release -- --registry HOST:PORT/NAME` first")
-    return dict(json.loads(path.read_text()))

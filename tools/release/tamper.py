@@ -24,8 +24,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from tools.debtools import ChrootSkopeo
 from tools.process import BuildError
-from tools.release.debtools import ChrootSkopeo
 from tools.release.references import Pinned
 from tools.release.signing import Cosign
 

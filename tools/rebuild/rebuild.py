@@ -27,9 +27,9 @@ from tools.images import record as build_record
 from tools.images.record import BuildRecord, Built
 from tools.model import host_platform
 from tools.process import BuildError, Runner, checkout_worktree, has_commit, sha256_file
+from tools.rebuild.findings import Finding, Target, compare
 from tools.release import vsa
 from tools.release.consumer import verify
-from tools.release.findings import Finding, Target, compare
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned
 from tools.release.signing import Cosign

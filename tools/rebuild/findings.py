@@ -21,15 +21,15 @@ from typing import Any
 
 from tools.builders import Builder
 from tools.builders.archives import archive_paths, directory_reader
-from tools.images import layerdiff
 from tools.model import VARIANTS
 from tools.process import BuildError
+from tools.rebuild import layerdiff
+from tools.rebuild.comparison import Comparison
 from tools.release import manifests, vsa
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned
-from tools.tables import table
 
-SIDES: layerdiff.Sides = ("released", "rebuilt")
+SIDES: tuple[str, str] = ("released", "rebuilt")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,17 +57,20 @@ class Finding:
     target: Target
     released_id: str
     rebuilt_id: str
-    #: what, released, rebuilt, same: the image ID, then each layer's diff_id.
-    rows: list[list[str]]
-    #: For a failure: the files that differ, layer by layer (empty when it passed).
-    differences: list[str]
+    #: The image ID, then each layer's diff_id, on both sides; for a failure, the files that
+    #: differ, layer by layer.
+    comparison: Comparison
     #: The commit's build (shared by every image of it) and this comparison, in seconds.
     build_seconds: float
     compare_seconds: float
 
     @property
     def passed(self) -> bool:
-        return all(row[-1] == "same" for row in self.rows[1:])
+        return self.comparison.passed
+
+    @property
+    def differences(self) -> list[str]:
+        return self.comparison.differences
 
     @property
     def verdict(self) -> str:
@@ -80,7 +83,7 @@ class Finding:
             f"{target.inputs.commit[:12]}: {self.verdict} (build {self.build_seconds:.0f} s, "
             f"shared by the commit's images; comparison {self.compare_seconds:.1f} s)"
         )
-        return "\n".join([head, table(self.rows), *self.differences])
+        return "\n".join([head, *self.comparison.lines()])
 
 
 def released_layers(
@@ -124,19 +127,15 @@ def config_difference(released: Mapping[str, Any], rebuilt: Mapping[str, Any]) -
     ]
 
 
-def comparison_rows(
+def compared(
     released_id: str, rebuilt_id: str, released: Sequence[str], rebuilt: Sequence[str]
-) -> list[list[str]]:
-    """The image ID, then each layer's diff_id (bottom first), on both sides."""
-    mark = {True: "same", False: "DIFFERS"}
-    rows = [
-        ["what", *SIDES, "same"],
-        ["image ID (config)", released_id, rebuilt_id, mark[released_id == rebuilt_id]],
-    ]
-    for number in range(1, max(len(released), len(rebuilt)) + 1):
-        pair = [ids[number - 1] if number <= len(ids) else "(none)" for ids in (released, rebuilt)]
-        rows.append([f"layer {number}", pair[0], pair[1], mark[pair[0] == pair[1]]])
-    return rows
+) -> Comparison:
+    """The image ID, then each layer's diff_id (bottom first), on both sides: any row that
+    differs fails the comparison."""
+    comparison = Comparison(sides=SIDES)
+    comparison.compare("image ID (config)", released_id, rebuilt_id)
+    comparison.compare_layers(released, rebuilt, indent="", counted=True)
+    return comparison
 
 
 def explain(
@@ -179,11 +178,10 @@ def compare(builder: Builder, target: Target, rebuilt_id: str, build_seconds: fl
     released_id = manifest["config"]["digest"]
     config = json.loads(manifests.blob(target.image.repository, released_id))
     rebuilt = builder.diff_ids(rebuilt_id)
-    rows = comparison_rows(released_id, rebuilt_id, config["rootfs"]["diff_ids"], rebuilt)
-    differences = []
+    comparison = compared(released_id, rebuilt_id, config["rootfs"]["diff_ids"], rebuilt)
     if released_id != rebuilt_id:
-        differences = explain(
+        comparison.differences = explain(
             builder, target.image, manifest, config, rebuilt_id=rebuilt_id, rebuilt=rebuilt
         )
     seconds = time.monotonic() - started
-    return Finding(target, released_id, rebuilt_id, rows, differences, build_seconds, seconds)
+    return Finding(target, released_id, rebuilt_id, comparison, build_seconds, seconds)

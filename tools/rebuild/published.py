@@ -13,17 +13,24 @@ import difflib
 import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from tools.builders import pick_builder
 from tools.images import record as build_record
 from tools.images.identity import input_revision
 from tools.images.record import BuildRecord
 from tools.inputs import debs
-from tools.paths import PUBLISHED_IDS, PUBLISHED_WORKTREE, ROOT, STANDIN_PACKAGES
+from tools.paths import (
+    PUBLISHED_IDS,
+    PUBLISHED_WORKTREE,
+    ROOT,
+    STANDIN_PACKAGES,
+    STANDIN_PACKAGES_BEFORE,
+)
 from tools.process import BuildError, checkout_worktree, has_commit, run_shown
-from tools.tables import table
+from tools.rebuild.comparison import Comparison
 
+SIDES = ("published", "rebuilt")
 #: The session that makes the stand-ins, as this checkout's noxfile names it.
 STANDINS_SESSION = "standins"
 
@@ -40,9 +47,9 @@ class Publication:
     arch: str
     #: Tag → image ID.
     images: dict[str, str]
-    #: The stand-ins' package record (build/bases.lock): when IDs differ, it says
+    #: The stand-ins' package record (build/standin-packages.txt): when IDs differ, it says
     #: whether the Debian mirror moved in between.
-    bases_lock: list[str]
+    standin_packages: list[str]
     #: The published commit's session that makes stand-ins ("bases" before it was renamed).
     standins_session: str = STANDINS_SESSION
 
@@ -52,7 +59,9 @@ class Publication:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Publication:
         fields = {f.name for f in dataclasses.fields(cls)}
-        known = {key: value for key, value in data.items() if key in fields}
+        # Before the rename, the package record was "bases_lock".
+        renamed = {"standin_packages": data["bases_lock"]} if "bases_lock" in data else {}
+        known = {key: value for key, value in (dict(data) | renamed).items() if key in fields}
         return cls(**{"standins_session": "bases"} | known)
 
 
@@ -83,7 +92,7 @@ def publish_problems(built: BuildRecord, inputs_of: str) -> list[str]:
 
 
 def publication(
-    built: BuildRecord, bases_lock: str, standins_session: str = STANDINS_SESSION
+    built: BuildRecord, standin_packages: str, standins_session: str = STANDINS_SESSION
 ) -> Publication:
     """What a build publishes: its commit, builder, bases and the host's image IDs."""
     return Publication(
@@ -94,7 +103,7 @@ def publication(
         offline=built.plan.offline,
         arch=built.arch,
         images=build_record.images_by_tag(built.host_images),
-        bases_lock=bases_lock.splitlines() if built.plan.offline else [],
+        standin_packages=standin_packages.splitlines() if built.plan.offline else [],
         standins_session=standins_session,
     )
 
@@ -116,7 +125,10 @@ def why_incomparable(
 def rebuilt(published: Publication, worktree: Path) -> Publication:
     """What a rebuild in a worktree of the published commit would publish."""
     built = build_record.require(build_record.in_checkout(worktree))
-    lock = (worktree / "build" / "bases.lock").read_text()
+    record = worktree / STANDIN_PACKAGES.relative_to(ROOT)
+    if not record.exists():  # a commit from before the rename
+        record = record.with_name(STANDIN_PACKAGES_BEFORE)
+    lock = record.read_text()
     return publication(built, lock, published.standins_session)
 
 
@@ -127,17 +139,6 @@ def rebuild_sessions(published: Publication, builder: str) -> list[str]:
     sessions = ["--sessions", *([published.standins_session] if offline else []), "build"]
     options = ["--builder", builder, "--no-cache", *(["--offline"] if offline else [])]
     return [*sessions, "--", *options]
-
-
-@dataclasses.dataclass(frozen=True)
-class Verdict:
-    """How a rebuild compares with what was published."""
-
-    #: "incomparable" means another builder, CPU or Debian mirror.
-    status: Literal["same", "differs", "incomparable"]
-    #: The table of IDs, and what made them incomparable.
-    lines: list[str]
-    reason: str = ""
 
 
 def packages(lines: list[str]) -> list[str]:
@@ -154,24 +155,25 @@ def moved_packages(published: list[str], rebuilt: list[str]) -> list[str]:
     ]
 
 
-def compare_publication(published: Publication, rebuilt: Publication) -> Verdict:
+def compare_publication(published: Publication, rebuilt: Publication) -> Comparison:
     """Compare a rebuild of the published commit with the published IDs."""
+    comparison = Comparison(sides=SIDES)
     for key in ("builder_version", "arch"):
         before, after = getattr(published, key), getattr(rebuilt, key)
         if before != after:
-            reason = f"published with {key} {before!r}, rebuilt with {after!r}"
-            return Verdict("incomparable", [reason], reason)
-    rows = [["image", "published", "rebuilt", "same"]]
+            comparison.incomparable = f"published with {key} {before!r}, rebuilt with {after!r}"
+            comparison.notes.append(comparison.incomparable)
+            return comparison
     for tag, image_id in published.images.items():
-        again = rebuilt.images.get(tag, "(not built)")
-        rows.append([tag, image_id, again, str(image_id == again)])
-    lines = table(rows).splitlines()
-    if published.images == rebuilt.images:
-        return Verdict("same", lines)
-    if moved := moved_packages(packages(published.bases_lock), packages(rebuilt.bases_lock)):
-        reason = "the Debian mirror moved since publication (build/bases.lock)"
-        return Verdict("incomparable", [*lines, f"{reason}:", *moved], reason)
-    return Verdict("differs", lines)
+        comparison.compare(tag, image_id, rebuilt.images.get(tag, "(not built)"))
+    if comparison.passed:
+        return comparison
+    if moved := moved_packages(
+        packages(published.standin_packages), packages(rebuilt.standin_packages)
+    ):
+        comparison.incomparable = "the Debian mirror moved since publication"
+        comparison.differences += [f"{comparison.incomparable}:", *moved]
+    return comparison
 
 
 def write_publication(built: BuildRecord) -> str:
@@ -185,12 +187,12 @@ def write_publication(built: BuildRecord) -> str:
     )
 
 
-def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Verdict:
+def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
     """Rebuild the published commit from scratch in a worktree, with its own noxfile."""
     published = read()
     builder = pick_builder(published.builder, reproducible=True)
     if reason := why_incomparable(published, builder.version(), has_commit):
-        return Verdict("incomparable", [reason], reason)
+        return Comparison(sides=SIDES, incomparable=reason, notes=[reason])
     checkout_worktree(run_shown, published.commit, worktree)
     try:  # that commit's locked .debs: the mirror, the cache, else Debian's snapshot archive
         debs.fetch_locked(worktree)
@@ -200,6 +202,6 @@ def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Verdict:
     # That commit's own noxfile builds it, as a new machine would: stand-ins too.
     noxfile = str(worktree / "noxfile.py")
     run_shown("nox", "--noxfile", noxfile, *rebuild_sessions(published, builder.name))
-    verdict = compare_publication(published, rebuilt(published, worktree))
-    header = f"{published.commit[:12]} rebuilt with {builder.name}:"
-    return dataclasses.replace(verdict, lines=[header, *verdict.lines])
+    comparison = compare_publication(published, rebuilt(published, worktree))
+    comparison.notes.insert(0, f"{published.commit[:12]} rebuilt with {builder.name}:")
+    return comparison

@@ -13,42 +13,12 @@ from collections.abc import Mapping, Sequence
 
 from tools.images.appimages import base_image_ids, build_variant, image_tags
 from tools.images.context import Build
-from tools.images.layerdiff import explain_difference
 from tools.images.pipeline import prepare_bases, standins_twice
 from tools.images.record import reusable_record
 from tools.inputs.wheelhouse import download_wheelhouse
 from tools.model import VARIANTS, Platform, Variant
-from tools.tables import table
-
-
-@dataclasses.dataclass
-class Comparison:
-    """Two builds of each image, side by side: a table and what differed."""
-
-    rows: list[list[str]] = dataclasses.field(
-        default_factory=lambda: [["image", "build 1", "build 2", "same"]]
-    )
-    mismatches: list[str] = dataclasses.field(default_factory=list)
-
-    def compare(self, label: str, first: str, second: str) -> bool:
-        """One image's two IDs; True if they are the same."""
-        same = first == second
-        self.rows.append([label, first, second, str(same)])
-        if not same:
-            self.mismatches.append(label)
-        return same
-
-    def table(self) -> str:
-        return table(self.rows)
-
-    def compare_layers(self, first: Sequence[str], second: Sequence[str]) -> None:
-        """The diff_ids of the two builds, bottom first, a row each."""
-        for number, pair in enumerate(zip(first, second, strict=False), start=1):
-            self.rows.append(
-                [f"  layer {number}", pair[0][:19], pair[1][:19], str(pair[0] == pair[1])]
-            )
-        if len(first) != len(second):
-            self.rows.append(["  layers", str(len(first)), str(len(second)), "False"])
+from tools.rebuild.comparison import Comparison
+from tools.rebuild.layerdiff import explain_difference
 
 
 def reproduce_plan(platforms: Sequence[Platform]) -> list[tuple[Variant, Platform]]:
