@@ -21,6 +21,7 @@ STANDIN_TOOLING = (
     ROOT / "tools" / "images" / "standins.py",
     ROOT / "tools" / "inputs" / "recipes.py",
     ROOT / "tools" / "builders",
+    ROOT / "tools" / "buildenv.py",
 )
 #: The upstream bases by digest (`tools.inputs.baselock`), beside the pip locks.
 BASES_LOCK = ROOT / "bases.lock.json"

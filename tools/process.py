@@ -25,9 +25,16 @@ class BuildError(RuntimeError):
     """A build step failed in a way the user can act on; the message says how."""
 
 
+def environment(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """What a child gets: `os.environ` (the declared one inside `tools.buildenv.entered`) and
+    `extra`, passed whole, so that nothing set beside `os.environ` (a library's C-level
+    setenv, as of LINES and COLUMNS) reaches it."""
+    return dict(os.environ) | dict(extra or {})
+
+
 def capture(*args: str, check: bool = True) -> str:
     """Run a command and return its stripped stdout."""
-    result = subprocess.run(args, capture_output=True, text=True, check=False)
+    result = subprocess.run(args, capture_output=True, text=True, env=environment(), check=False)
     if check and result.returncode != 0:
         raise BuildError(f"`{' '.join(args)}` failed: {result.stderr.strip()}")
     return result.stdout.strip()
@@ -42,8 +49,8 @@ def run_shown(
     """The `Runner` of the tooling: the command is echoed, its output shown; an exit code
     outside `success_codes` is a BuildError."""
     print("$", " ".join(args), flush=True)
-    merged = None if env is None else os.environ | dict(env)
-    if subprocess.run(args, env=merged, cwd=cwd, check=False).returncode not in success_codes:
+    result = subprocess.run(args, env=environment(env), cwd=cwd, check=False)
+    if result.returncode not in success_codes:
         raise BuildError(f"`{' '.join(args[:2])}` failed: its output is above")
 
 
@@ -58,7 +65,9 @@ def have(program: str) -> bool:
 
 def succeeds(*args: str) -> bool:
     """True if the command exits 0; its output is dropped."""
-    return subprocess.run(args, capture_output=True, check=False).returncode == 0
+    return (
+        subprocess.run(args, capture_output=True, env=environment(), check=False).returncode == 0
+    )
 
 
 def rfc3339(epoch: int) -> str:

@@ -42,6 +42,7 @@ IMAGE_INPUTS = (
     "requirements.txt",
     "standins",
     "tools/builders",
+    "tools/buildenv.py",
     "tools/images/appimages.py",
     "tools/images/identity.py",
     "tools/images/standins.py",

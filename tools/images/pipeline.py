@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 
+from tools.buildenv import hermetic
 from tools.images import appimages, identity, standins
 from tools.images.context import Build
 from tools.images.plan import unavailable
@@ -20,6 +21,7 @@ from tools.settings import OFFLINE_ENV
 from tools.tables import human_size, table
 
 
+@hermetic
 def make_standins(
     build: Build, platforms: Sequence[Platform], *, only_stale: bool = False
 ) -> dict[str, str]:
@@ -84,6 +86,7 @@ def unpullable(bases: Mapping[str, Mapping[str, str]], missing: Sequence[str]) -
     )
 
 
+@hermetic
 def build_images(build: Build) -> BuildRecord:
     """Every variant on every platform of the plan, and the record.
 

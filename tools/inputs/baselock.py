@@ -26,7 +26,7 @@ from typing import Protocol
 
 from tools.debtools import ChrootSkopeo
 from tools.model import BASES
-from tools.process import BuildError, Runner, rfc3339
+from tools.process import BuildError, Runner, environment, rfc3339
 
 MANIFEST_LISTS = (
     "application/vnd.oci.image.index.v1+json",
@@ -125,6 +125,7 @@ class SkopeoResolver:
         result = subprocess.run(
             self.command(*self.options, "inspect", "--raw", f"docker://{reference}"),
             capture_output=True,
+            env=environment(),
             check=False,
         )
         if result.returncode != 0:

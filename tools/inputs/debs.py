@@ -29,7 +29,7 @@ from pathlib import Path
 from tools.inputs.aptlock import SUITES, Deb, Lock, lock_path, parse_lock, stanzas
 from tools.model import BASES, PLATFORMS, SUITE
 from tools.paths import ROOT
-from tools.process import BuildError, capture
+from tools.process import BuildError, capture, environment
 from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV, user_cache, vendor_dir
 
 RELOCK = "relock with `nox -s lock` (docs/reproducibility.md: updating the lock)"
@@ -236,7 +236,12 @@ def local_repository(lock: Lock, lock_name: str, directory: Path) -> Path:
     for index, command in (("Packages", "packages"), ("Release", "release")):
         # A Release naming the suite: mmdebstrap finds the essential set by it.
         made = subprocess.run(
-            [*ftparchive, command, "."], cwd=directory, capture_output=True, text=True, check=True
+            [*ftparchive, command, "."],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            env=environment(),
+            check=True,
         )
         (directory / index).write_text(made.stdout)
     return directory

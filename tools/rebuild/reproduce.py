@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
+from tools.buildenv import hermetic
 from tools.images.appimages import base_image_ids, build_variant, image_tags
 from tools.images.context import Build
 from tools.images.pipeline import prepare_bases, standins_twice
@@ -97,6 +98,7 @@ def compare_indexes(
         comparison.compare(f"{name} ({', '.join(by_platform)})", first, second)
 
 
+@hermetic
 def reproduce(build: Build) -> Comparison:
     """Everything the plan builds, twice from scratch, compared; with stand-ins, those too
     (the host's: two makes from the same mirror content must agree)."""
