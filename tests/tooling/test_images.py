@@ -17,6 +17,7 @@ from tools.inputs import wheelhouse
 from tools.inputs.aptlock import Lock
 from tools.inputs.recipes import RECIPES
 from tools.model import (
+    BASE_INPUTS_LABEL,
     BASES,
     CREATED_LABEL,
     PLATFORMS,
@@ -64,6 +65,21 @@ def test_the_distroless_image_names_both_bases_and_labels_its_runtime_base() -> 
     assert request.labels["org.opencontainers.image.created"] == "2026-11-27T05:51:51Z"
     assert request.timestamp == PLAN.epoch
     assert request.no_cache
+
+
+@pytest.mark.parametrize("platform", [AMD64, ARM64], ids=["amd64", "arm64"])
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_an_app_image_on_a_stand_in_carries_that_stand_ins_own_inputs_label(
+    name: str, platform: Platform
+) -> None:
+    """Not the label of an earlier stand-in with the same layers, which buildah's cache keeps."""
+    request = appimages.build_request(PLAN, VARIANTS[name], platform)
+    runtime = BASES[VARIANTS[name].base_args[VARIANTS[name].runtime_arg]]
+    assert request.labels[BASE_INPUTS_LABEL] == runtime.inputs_digest(platform)
+    upstream = PLAN.replace(offline=False)
+    assert (
+        BASE_INPUTS_LABEL not in appimages.build_request(upstream, VARIANTS[name], platform).labels
+    )
 
 
 def test_the_wheelhouse_takes_both_locks_for_the_images_python_and_cpu() -> None:

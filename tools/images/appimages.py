@@ -14,6 +14,8 @@ from tools.images.context import Build
 from tools.images.plan import BuildPlan
 from tools.images.record import BuildRecord, Built
 from tools.model import (
+    BASE_INPUTS_LABEL,
+    BASES,
     BUILDER_ARG,
     BUILDER_BASE,
     CREATED_LABEL,
@@ -57,6 +59,11 @@ def build_request(plan: BuildPlan, variant: Variant, platform: Platform) -> Buil
         CREATED_LABEL: plan.created,
         "org.opencontainers.image.base.name": build_args[variant.runtime_arg],
     }
+    if plan.offline:
+        # A stand-in's own label, set again: buildah 1.28's layer cache reuses a step made
+        # FROM an earlier stand-in with the same layers, and would keep that one's label.
+        runtime_base = BASES[variant.base_args[variant.runtime_arg]]
+        labels[BASE_INPUTS_LABEL] = runtime_base.inputs_digest(platform)
     return BuildRequest(
         containerfile=ROOT / variant.dockerfile,
         context=ROOT,
