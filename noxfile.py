@@ -17,13 +17,15 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tools import containers, model, noxglue, paths
-from tools.checks import deploy_probe, trivy
+from tools.checks import deploy_probe
 from tools.images import pipeline, record
 from tools.inputs import locking
 from tools.inputs import vendor as vendoring
 from tools.noxglue import build_context, install_locked, release_tool, require_images, user_errors
+from tools.process import run_shown
 from tools.rebuild import published
 from tools.rebuild import reproduce as reproducing
+from tools.rebuild import vary as varying
 from tools.settings import Settings
 
 nox.needs_version = ">=2025.02.09"
@@ -162,6 +164,16 @@ def rebuild_published_ids(session: nox.Session) -> None:
         session.error("the published commit rebuilt here does not give the published image IDs")
 
 
+@nox.session(python=False, tags=["ci"])
+@user_errors
+def vary(session: nox.Session) -> None:
+    """Build this commit again, its path, file order, environment, umask, host, CPUs varied."""
+    comparison = varying.vary(run_shown, noxglue.recorded_builder(), noxglue.this_nox())
+    session.log("\n".join(comparison.lines()))
+    if not comparison.passed:
+        session.error("a variation changed the bits: the files that differ are above")
+
+
 @nox.session
 @user_errors
 def vendor(session: nox.Session) -> None:
@@ -213,17 +225,8 @@ def scan(session: nox.Session) -> None:
     """Scan with trivy: the repo's config, both images, SBOMs; vulns when it can."""
     require_images(session)
     install_locked(session, *TEST_LOCKS)
-    session.env.update(trivy.ENV)
-    session.run(*trivy.repository_scan())
-    paths.SBOM_DIR.mkdir(parents=True, exist_ok=True)
-    for variant in model.VARIANTS.values():
-        session.run(*trivy.image_scan(variant.tag()))
-        session.run(*trivy.sbom(variant.tag(), paths.SBOM_DIR / f"{variant.name}.cdx.json"))
+    noxglue.trivy_scans(session)
     session.run("pytest", "tests/scan")
-    if not noxglue.vulnerability_db_ready(session):
-        return session.warn("vulnerability scan NOT run: no trivy database here (docs/release.md)")
-    for variant in model.VARIANTS.values():
-        session.run(*trivy.vulnerability_scan(variant.tag()))
 
 
 # ---- Measurements ------------------------------------------------------------

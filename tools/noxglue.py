@@ -19,12 +19,13 @@ import nox
 from tools import builders
 from tools.checks import compose, trivy
 from tools.containers import runnable_images, why_not_runnable
+from tools.images import record
 from tools.images.context import Build
 from tools.images.options import Options
 from tools.images.plan import make_plan
 from tools.inputs import piplocks
-from tools.model import DEV_LOCK, KUBERNETES_VERSION, RUNTIME_LOCK, PipLock
-from tools.paths import COMPOSE_FILE, KUSTOMIZE_BASE, RENDERED_MANIFESTS
+from tools.model import DEV_LOCK, KUBERNETES_VERSION, RUNTIME_LOCK, VARIANTS, PipLock
+from tools.paths import COMPOSE_FILE, KUSTOMIZE_BASE, RENDERED_MANIFESTS, SBOM_DIR
 from tools.process import BuildError
 from tools.settings import NOX_ENV, Settings
 
@@ -69,13 +70,23 @@ def build_context(
     return Build(plan, builder, python=venv_program(session, "python"))
 
 
+def this_nox() -> list[str]:
+    """The command line of the nox running now, for a build of another checkout."""
+    return [sys.executable, "-m", "nox"]
+
+
+def recorded_builder() -> builders.Builder:
+    """The builder the last build was made with (build/images.json)."""
+    return builders.named_builder(record.require().plan.builder)
+
+
 def release_tool(session: nox.Session, command: str, *args: str, stage: str = "release") -> None:
     """`python -m tools.STAGE COMMAND` (release or rebuild) in a venv with the dev lock
     (cosign's wrappers, SLSA); a rebuild runs another commit's noxfile with the nox running
     this one."""
     install_locked(session, RUNTIME_LOCK, DEV_LOCK)
-    this_nox = shlex.join([sys.executable, "-m", "nox"])
-    session.run("python", "-m", f"tools.{stage}", command, *args, env={NOX_ENV: this_nox})
+    nox_command = shlex.join(this_nox())
+    session.run("python", "-m", f"tools.{stage}", command, *args, env={NOX_ENV: nox_command})
 
 
 def require_images(session: nox.Session) -> None:
@@ -128,3 +139,19 @@ def validate_deployments(session: nox.Session) -> None:
         session.run(*compose.validate(tool, COMPOSE_FILE), external=True)
     else:
         session.warn(f"compose.yaml not validated: {compose.MISSING}")
+
+
+def trivy_scans(session: nox.Session) -> None:
+    """trivy over the repository's config, each image, and each image's SBOM (build/sbom/);
+    the vulnerability scan where trivy's database can be had."""
+    session.env.update(trivy.ENV)
+    session.run(*trivy.repository_scan())
+    SBOM_DIR.mkdir(parents=True, exist_ok=True)
+    for variant in VARIANTS.values():
+        session.run(*trivy.image_scan(variant.tag()))
+        session.run(*trivy.sbom(variant.tag(), SBOM_DIR / f"{variant.name}.cdx.json"))
+    if not vulnerability_db_ready(session):
+        session.warn("vulnerability scan NOT run: no trivy database here (docs/release.md)")
+        return
+    for variant in VARIANTS.values():
+        session.run(*trivy.vulnerability_scan(variant.tag()))

@@ -18,7 +18,7 @@ from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision, run_shown
-from tools.rebuild import findings, rebuild
+from tools.rebuild import findings, layerdiff, rebuild
 from tools.release import manifests, vsa
 from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned, Repository
@@ -150,7 +150,7 @@ def test_a_layer_that_differs_fails_though_the_ids_are_reported_equal() -> None:
 def test_a_config_difference_names_the_field() -> None:
     released = {"config": {"Labels": {"revision": "a"}}, "rootfs": {"diff_ids": ["x"]}}
     rebuilt = {"config": {"Labels": {"revision": "b"}}, "rootfs": {"diff_ids": ["y"]}}
-    assert findings.config_difference(released, rebuilt) == [
+    assert layerdiff.config_difference(released, rebuilt) == [
         'config config.Labels.revision: released "a", rebuilt "b"'
     ]
 

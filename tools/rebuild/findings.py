@@ -107,26 +107,6 @@ def released_layers(
     return found
 
 
-def config_difference(released: Mapping[str, Any], rebuilt: Mapping[str, Any]) -> list[str]:
-    """The config's fields that differ (labels, environment, dates), when the layers do not."""
-
-    def flat(document: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
-        out: dict[str, str] = {}
-        for key, value in document.items():
-            if isinstance(value, Mapping):
-                out |= flat(value, f"{prefix}{key}.")
-            elif key != "diff_ids":
-                out[f"{prefix}{key}"] = json.dumps(value)
-        return out
-
-    left, right = flat(released), flat(rebuilt)
-    return [
-        f"config {key}: released {left.get(key, '(absent)')}, rebuilt {right.get(key, '(absent)')}"
-        for key in sorted(left.keys() | right.keys())
-        if left.get(key) != right.get(key)
-    ]
-
-
 def compared(
     released_id: str, rebuilt_id: str, released: Sequence[str], rebuilt: Sequence[str]
 ) -> Comparison:
@@ -167,7 +147,9 @@ def explain(
         if not differing:
             unpacked = Path(scratch) / "rebuilt" / "unpacked"
             config_path, _ = archive_paths(directory_reader(unpacked))
-            lines += config_difference(config, json.loads((unpacked / config_path).read_text()))
+            lines += layerdiff.config_difference(
+                config, json.loads((unpacked / config_path).read_text())
+            )
     return lines
 
 

@@ -9,13 +9,21 @@ diffoci asks.
 from __future__ import annotations
 
 import hashlib
+import json
 import tarfile
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from tools.builders import Builder
-from tools.builders.archives import archive_layers, extract_all
+from tools.builders.archives import (
+    archive_layers,
+    archive_paths,
+    directory_reader,
+    extract_all,
+)
+from tools.images.record import BuildRecord
 
 #: How the two sides are named in a report, first then second.
 Sides = tuple[str, str]
@@ -95,3 +103,71 @@ def explain_difference(builder: Builder, first: str, second: str, limit: int = 4
             for number, image in enumerate((first, second))
         )
         return layers_difference(left, right, TWO_BUILDS, limit)
+
+
+#: Given an image ID of the machine's store and a tag, the lines that say how that tag's
+#: image from another store differs from it.
+Explainer = Callable[[str, str], list[str]]
+
+
+def stored_config(unpacked: Path) -> dict[str, Any]:
+    """The config of an image `stored_layers` unpacked under `unpacked`."""
+    config_path, _ = archive_paths(directory_reader(unpacked))
+    return dict(json.loads((unpacked / config_path).read_text()))
+
+
+def export_differing(
+    builder: Builder, first: BuildRecord, second: BuildRecord, scratch: Path
+) -> dict[str, Path]:
+    """The second record's images whose IDs differ from the first's, exported from the store
+    in use (a `SeparateStore` the second was built in): where each is unpacked, by tag."""
+    before = {built.tag: built.image_id for built in first.images}
+    exported = {}
+    for number, built in enumerate(second.images):
+        if before.get(built.tag) != built.image_id:
+            stored_layers(builder, built.image_id, scratch / str(number))
+            exported[built.tag] = scratch / str(number) / "unpacked"
+    return exported
+
+
+def explainer(builder: Builder, exported: dict[str, Path], limit: int = 40) -> Explainer:
+    """How an exported image differs from an image of the machine's store, file by file; its
+    config's fields if no layer differs."""
+    sides = ("as built", "varied")
+
+    def explain(first_id: str, tag: str) -> list[str]:
+        if tag not in exported or not first_id:
+            return []
+        with tempfile.TemporaryDirectory() as scratch:
+            left = stored_layers(builder, first_id, Path(scratch))
+            right = archive_layers(exported[tag])
+            lines = layers_difference(left, right, sides, limit)
+            if not lines:
+                lines = config_difference(
+                    stored_config(Path(scratch) / "unpacked"), stored_config(exported[tag]), sides
+                )
+            return [f"{tag}:", *lines]
+
+    return explain
+
+
+def config_difference(
+    released: Mapping[str, Any], rebuilt: Mapping[str, Any], sides: Sides = ("released", "rebuilt")
+) -> list[str]:
+    """The config's fields that differ (labels, environment, dates), when the layers do not."""
+
+    def flat(document: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+        out: dict[str, str] = {}
+        for key, value in document.items():
+            if isinstance(value, Mapping):
+                out |= flat(value, f"{prefix}{key}.")
+            elif key != "diff_ids":
+                out[f"{prefix}{key}"] = json.dumps(value)
+        return out
+
+    left, right, absent = flat(released), flat(rebuilt), "(absent)"
+    return [
+        f"config {key}: {sides[0]} {left.get(key, absent)}, {sides[1]} {right.get(key, absent)}"
+        for key in sorted(left.keys() | right.keys())
+        if left.get(key) != right.get(key)
+    ]
