@@ -27,6 +27,8 @@ STANDIN_TOOLING = (
 BASES_LOCK = ROOT / "bases.lock.json"
 #: The image IDs of one commit, as built here, for other machines to rebuild.
 PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
+#: Every layer's files of the published build, one record per platform (ARCH.txt).
+CONTENT_RECORDS = ROOT / "published" / "contents"
 STRUCTURE_TESTS = ROOT / "tests" / "structure"
 KUSTOMIZE_BASE = "deploy/kubernetes"
 #: One server's deployment (`docker compose up -d`).

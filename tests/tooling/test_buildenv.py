@@ -14,12 +14,13 @@ import ast
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from tools import buildenv
 from tools.builders.libpod import Buildah
-from tools.images import pipeline
+from tools.images import pipeline, standins
 from tools.images.context import Build
 from tools.images.plan import BuildPlan, base_references
 from tools.model import host_platform
@@ -91,10 +92,11 @@ def first_command(seen: list[dict[str, str]]) -> Callable[..., None]:
     return look
 
 
-ENTRY_POINTS = {
+#: Each entry point: the module and name of its first command, and how to call it.
+ENTRY_POINTS: dict[str, tuple[ModuleType, str, Callable[[], object]]] = {
     "standins": (
-        pipeline,
-        "standins.make_bases",
+        standins,
+        "make_bases",
         lambda: pipeline.make_standins(a_build(), [host_platform()]),
     ),
     "build": (pipeline, "download_wheelhouse", lambda: pipeline.build_images(a_build())),
@@ -109,9 +111,8 @@ def test_a_hostile_caller_environment_reaches_no_image_writing_command(
 ) -> None:
     module, target, call = ENTRY_POINTS[entry]
     seen: list[dict[str, str]] = []
-    owner = pipeline.standins if target.startswith("standins.") else module
-    monkeypatch.setattr(owner, target.removeprefix("standins."), first_command(seen))
-    monkeypatch.setattr(pipeline.standins, "STANDIN_WORKDIR", tmp_path)
+    monkeypatch.setattr(module, target, first_command(seen))
+    monkeypatch.setattr(standins, "STANDIN_WORKDIR", tmp_path)
     with pytest.raises(SeenError):
         call()
     [child] = seen

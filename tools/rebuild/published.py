@@ -11,16 +11,20 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from tools.builders import pick_builder
+from tools.builders import Builder, named_builder, pick_builder
+from tools.images import contents
 from tools.images import record as build_record
 from tools.images.identity import input_revision
 from tools.images.record import BuildRecord
 from tools.inputs import debs
+from tools.model import BASES, PLATFORMS, host_platform
 from tools.paths import (
+    CONTENT_RECORDS,
     PUBLISHED_IDS,
     PUBLISHED_WORKTREE,
     ROOT,
@@ -181,10 +185,46 @@ def write_publication(built: BuildRecord) -> str:
     if problems := publish_problems(built, input_revision()):
         raise BuildError("cannot publish: " + "; ".join(problems))
     write(publication(built, STANDIN_PACKAGES.read_text()))
+    records = write_contents(built, named_builder(built.plan.builder))
+    written = ", ".join(str(p.relative_to(ROOT)) for p in [PUBLISHED_IDS, *records])
     return (
-        f"wrote {PUBLISHED_IDS.relative_to(ROOT)} for {built.plan.revision[:12]}; commit it, "
-        "and `nox -s rebuild-published` on another machine rebuilds that commit and compares"
+        f"wrote {written} for {built.plan.revision[:12]}; commit them, and `nox -s "
+        "rebuild-published` on another machine rebuilds that commit and names what differs"
     )
+
+
+def write_contents(built: BuildRecord, builder: Builder) -> list[Path]:
+    """The content record of each platform the build made: its images and stand-ins."""
+    written = []
+    for name in built.plan.platforms:
+        platform = PLATFORMS[name]
+        images = {b.tag: b.image_id for b in built.images if b.platform == name}
+        for base in BASES.values():
+            if image_id := builder.image_id(base.standin_for(platform)):
+                images[base.standin_for(platform)] = image_id
+        with tempfile.TemporaryDirectory() as scratch:
+            record = contents.record_of(builder, images, Path(scratch))
+        written.append(contents.write(record, platform.debian))
+    return written
+
+
+def explain_from_record(builder: Builder, comparison: Comparison, arch: str) -> list[str]:
+    """For each published image that rebuilt otherwise, the files that differ from the
+    content record: no bits of the publisher's are needed."""
+    record = contents.read(arch)
+    if record is None:
+        return [f"no content record for {arch} ({CONTENT_RECORDS.relative_to(ROOT)}/)"]
+    lines = []
+    for tag in comparison.mismatches:
+        row = next(r for r in comparison.rows if r[0] == tag)
+        if tag not in record.images or not row[2].startswith("sha256:"):
+            continue
+        with tempfile.TemporaryDirectory() as scratch:
+            archive = builder.archive(row[2], Path(scratch) / "image.tar")
+            layers = dict(contents.archive_layers(archive))
+        lines += [f"{tag}, against the content record:"]
+        lines += contents.explain(record, record.images[tag][1], layers)
+    return lines
 
 
 def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
@@ -204,4 +244,7 @@ def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
     run_shown("nox", "--noxfile", noxfile, *rebuild_sessions(published, builder.name))
     comparison = compare_publication(published, rebuilt(published, worktree))
     comparison.notes.insert(0, f"{published.commit[:12]} rebuilt with {builder.name}:")
+    if comparison.mismatches:
+        arch = host_platform().debian  # a rebuild is of the host's images, as published
+        comparison.differences += explain_from_record(builder, comparison, arch)
     return comparison
