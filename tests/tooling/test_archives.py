@@ -141,3 +141,63 @@ def test_a_config_only_image_names_the_manifests_layers_and_holds_none(tmp_path:
     assert sorted(p.name for p in (tmp_path / "clean").iterdir()) == sorted(
         ["version", "manifest.json", image_id.removeprefix("sha256:")]
     ), "no layer is written: the store has them"
+
+
+# ---- hostile archives: refused on either Python, the member named ---------------------
+
+
+def hostile(tmp_path: Path, member: tarfile.TarInfo, data: bytes = b"") -> tarfile.TarFile:
+    path = tmp_path / "hostile.tar"
+    with tarfile.open(path, "w") as tar:
+        safe = tarfile.TarInfo("fine.txt")
+        tar.addfile(safe, io.BytesIO(b""))
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    return tarfile.open(path)
+
+
+def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, link
+    return info
+
+
+HOSTILE_MEMBERS = {
+    "a path that climbs": member("../escaped.txt"),
+    "an absolute path": member("/moscow-time-absolute-escape.txt"),
+    "a symlink out": member("link", tarfile.SYMTYPE, "../../etc/passwd"),
+    "a symlink to an absolute path": member("abs-link", tarfile.SYMTYPE, "/etc/passwd"),
+    "a hardlink out": member("hard", tarfile.LNKTYPE, "../outside"),
+    "a device file": member("dev/sda", tarfile.BLKTYPE),
+}
+
+
+@pytest.mark.parametrize("filters", [True, False], ids=["tarfile filters", "Debian 12's 3.11.2"])
+@pytest.mark.parametrize("kind", list(HOSTILE_MEMBERS))
+def test_a_hostile_member_is_refused_and_nothing_lands_outside(
+    kind: str, filters: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if not filters:
+        monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    elif not hasattr(tarfile, "data_filter"):
+        pytest.skip("this Python has no tarfile filters: the other case covers it")
+    destination = tmp_path / "out"
+    destination.mkdir()
+    bad = HOSTILE_MEMBERS[kind]
+    with hostile(tmp_path, bad) as tar, pytest.raises((BuildError, tarfile.TarError)) as refused:
+        archives.extract_all(tar, destination)
+    if not filters:  # our own check names the member
+        assert bad.name in str(refused.value)
+    assert not (tmp_path / "escaped.txt").exists()
+    assert not Path("/moscow-time-absolute-escape.txt").exists()
+
+
+def test_a_symlink_inside_the_destination_is_unpacked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delattr(tarfile, "data_filter", raising=False)
+    destination = tmp_path / "out"
+    destination.mkdir()
+    with hostile(tmp_path, member("inner-link", tarfile.SYMTYPE, "fine.txt")) as tar:
+        archives.extract_all(tar, destination)
+    assert (destination / "inner-link").is_symlink()

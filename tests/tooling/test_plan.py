@@ -24,6 +24,17 @@ HOST = host_platform()
 OTHER = next(each for each in PLATFORMS.values() if each != HOST)
 
 
+class StorelessBuildah(Buildah):
+    """buildah on a machine whose store is empty and that reaches no registry: a tooling
+    test reads neither the machine's store nor the network."""
+
+    def image_id(self, image: str) -> str | None:
+        return None
+
+    def pull(self, run: object, image: str) -> bool:
+        return False
+
+
 @pytest.fixture
 def buildah(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
     """make_plan's builder is buildah, whatever is installed; the names it was asked for."""
@@ -31,7 +42,7 @@ def buildah(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
 
     def pick(name: str | None, *, reproducible: bool = False) -> Buildah:
         asked.append(name)
-        return Buildah()
+        return StorelessBuildah()
 
     monkeypatch.setattr(builders, "pick_builder", pick)
     monkeypatch.setattr(platforms, "missing_emulation", lambda chosen: None)
@@ -148,14 +159,14 @@ def test_with_nothing_said_the_plan_takes_the_stand_ins_when_no_registry_answers
     pullable: bool,
     offline: bool,
 ) -> None:
-    monkeypatch.setattr(Buildah, "image_id", lambda self, image: None)
+    monkeypatch.setattr(StorelessBuildah, "image_id", lambda self, image: None)
     asked: list[str] = []
 
     def pull(self: Buildah, run: object, image: str) -> bool:
         asked.append(image)
         return pullable
 
-    monkeypatch.setattr(Buildah, "pull", pull)
+    monkeypatch.setattr(StorelessBuildah, "pull", pull)
     locked = a_lock(tmp_path, "slim", "distroless")
     plan, _ = planning.make_plan(Options(), Settings(bases_lock=locked))
     assert asked[0].endswith(("@sha256:1", "@sha256:2")), "the probe pulls the locked digest"

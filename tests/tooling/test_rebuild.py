@@ -76,6 +76,12 @@ def test_locks_must_hash_to_what_the_provenance_records(tmp_path: Path) -> None:
     rebuild.check_locks(tmp_path, recorded, "a" * 40)
     with pytest.raises(BuildError, match="does not describe that commit"):
         rebuild.check_locks(tmp_path, {"requirements.txt": "0" * 64}, "a" * 40)
+    # Every lock is checked, not only the first: the altered one sorts last.
+    (tmp_path / "standins").mkdir()
+    (tmp_path / "standins" / "slim.arm64.lock").write_text("python3 3.13.5-1\n")
+    both = recorded | {"standins/slim.arm64.lock": "0" * 64}
+    with pytest.raises(BuildError, match=r"standins/slim\.arm64\.lock in a{12} hashes"):
+        rebuild.check_locks(tmp_path, both, "a" * 40)
     with pytest.raises(BuildError, match=r"has no standins/slim\.amd64\.lock"):
         rebuild.check_locks(tmp_path, {"standins/slim.amd64.lock": "0" * 64}, "a" * 40)
 
@@ -232,6 +238,19 @@ def test_the_verdict_is_the_newest_about_this_digest_under_our_policy() -> None:
     assert found is not None
     assert found["verificationResult"] == "PASSED"
     assert vsa.verdict(statements[2:], IMAGE) is None
+
+
+@pytest.mark.parametrize(
+    "about",
+    ["the subject is another image", "the resourceUri names another image"],
+)
+def test_a_summary_about_another_digest_is_not_this_images_verdict(about: str) -> None:
+    mismatched = (
+        statement(summary(), OTHER)
+        if about.startswith("the subject")
+        else statement(summary(image=OTHER), IMAGE)
+    )
+    assert vsa.verdict([mismatched], IMAGE) is None
 
 
 class FakeCosign:

@@ -89,11 +89,28 @@ def open_channels(server: Server) -> int:
     return len(server._server.active_channels)
 
 
-def closed_by_server(sock: socket.socket) -> bool:
+def closed_by_server(sock: socket.socket, within: float = 1.0) -> bool:
+    """True if the server closed the connection: reading it to its end finds EOF (or the
+    server reset it) within `within` seconds. A read that times out is a connection still
+    open, not a closed one."""
+    sock.settimeout(0.2)
+    ends = time.monotonic() + within
     try:
-        return sock.recv(1) == b""
-    except OSError:
+        while time.monotonic() < ends:
+            try:
+                if sock.recv(65536) == b"":
+                    return True
+            except TimeoutError:
+                continue
+    except ConnectionResetError:
         return True
+    return False
+
+
+def test_a_connection_the_server_never_closed_is_not_counted_as_closed(server: Server) -> None:
+    (sock,) = half_open(server.address[1], 1)
+    with sock:
+        assert not closed_by_server(sock, within=0.3)
 
 
 def healthz_seconds(port: int) -> float:
@@ -133,7 +150,9 @@ def test_a_new_client_is_served_at_once_when_the_limit_is_full_of_half_open_requ
         try:
             assert healthz_seconds(port) < 2
             time.sleep(0.5)  # evictions are closed on the next turn of the loop
-            assert sum(closed_by_server(s) for s in attackers[:LIMIT]) >= LIMIT
+            # The oldest are evicted, and the newest kept: the order is seen from outside.
+            assert all(closed_by_server(s, within=0.3) for s in attackers[:LIMIT])
+            assert not any(closed_by_server(s, within=0.1) for s in attackers[-(LIMIT // 2) :])
         finally:
             for sock in attackers:
                 sock.close()
@@ -173,9 +192,17 @@ def test_stalled_readers_make_room_for_a_new_client_at_the_limit() -> None:
             ):
                 time.sleep(0.2)
             assert open_channels(server) == LIMIT
+            # Longest stalled first (private: the test asks its own server for the order).
+            ranked = server._server.stalled(time.time(), STALLED_AFTER)
+            by_port = {sock.getsockname()[1]: sock for sock in readers}
+            longest, shortest = by_port[ranked[0].addr[1]], by_port[ranked[-1].addr[1]]
             assert healthz_seconds(port) < 2
             time.sleep(0.5)
             assert open_channels(server) <= LIMIT, "the new client evicted a stalled reader"
+            # The one evicted is the longest stalled: it reads to EOF; the shortest still
+            # reads pages.
+            assert closed_by_server(longest, within=3)
+            assert not closed_by_server(shortest, within=0.5)
         finally:
             for sock in readers:
                 sock.close()

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from moscow_time.__main__ import parse_args
 from tools import loopback
 from tools.paths import ROOT
 
@@ -220,3 +221,17 @@ def test_healthcheck_fails_when_nothing_answers(served: Served) -> None:
     result = healthcheck(served.port)
     assert result.returncode == 1
     assert "unhealthy:" in result.stderr
+
+
+def documented_seconds(setting: str) -> float:
+    """The default docs/reliability.md gives for a setting: '**N s** (`SETTING`'."""
+    text = (ROOT / "docs" / "reliability.md").read_text()
+    found = re.search(rf"\*\*(\d+) s\*\*\s+\(`{setting}`", text)
+    assert found, f"docs/reliability.md no longer gives {setting}'s default"
+    return float(found.group(1))
+
+
+def test_the_deadlines_default_to_what_the_docs_promise() -> None:
+    args = parse_args([], environ={})
+    assert args.request_deadline == documented_seconds("REQUEST_DEADLINE")
+    assert args.response_deadline == documented_seconds("RESPONSE_DEADLINE")
