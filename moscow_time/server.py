@@ -60,12 +60,8 @@ WAITRESS_SETTINGS: dict[str, Any] = {
     # no proxy headers are trusted, because none is configured.
     "clear_untrusted_proxy_headers": True,
     # Workers hand every response to the I/O thread instead of sending it
-    # themselves. With Waitress's default (1), a worker sends while holding
-    # the connection's output lock; the I/O thread, seeing output pending,
-    # spins through poll() holding the GIL, and the worker waits a whole GIL
-    # switch interval to finish: 568 rps at 16 connections with 4 threads,
-    # 2,117 with this (py-spy and the sweep in docs/benchmarks.md). Larger
-    # than any response the app sends. Waitress calls the setting deprecated.
+    # themselves, which stalled them on the GIL (docs/benchmarks.md, send_bytes).
+    # Larger than any response the app sends. Waitress calls it deprecated.
     "send_bytes": RESPONSE_BUFFER_BYTES,
 }
 
