@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 
 from tooling.samples import DIGEST, a_predicate
+from tools.builders.libpod import Buildah
 from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
+from tools.images import record as build_record
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
 from tools.process import BuildError, git_revision, run_shown
@@ -326,3 +328,43 @@ def test_the_commit_comes_from_this_clone_or_from_git_url(tmp_path: Path) -> Non
     assert (tmp_path / "cloned" / "noxfile.py").exists()
     with pytest.raises(BuildError, match=r"not in this clone: `git fetch origin 0{40}`"):
         rebuild.checkout(run_shown, "0" * 40, tmp_path / "absent", None)
+
+
+class HoldingBuildah(Buildah):
+    """buildah whose store holds every base the provenance names."""
+
+    def holds(self, image_id: str) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("varied", [False, True], ids=["as released", "varied"])
+def test_a_varied_rebuild_makes_its_bases_and_runs_as_another_machine(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *, varied: bool
+) -> None:
+    copied: list[str] = []
+    ran: list[tuple[tuple[str, ...], dict[str, str]]] = []
+    store: Any = type("Store", (), {"copy_in": lambda self, i, ref: copied.append(ref)})()
+    chosen = target()
+    recorded: Any = type("Record", (), {"plan": type("Plan", (), {"epoch": 0})()})()
+    monkeypatch.setattr(build_record, "require", lambda path: recorded)
+    first = dataclasses.replace(
+        chosen, inputs=dataclasses.replace(chosen.inputs, source_date_epoch="0")
+    )
+    rebuild.build_commit(
+        lambda *args, env: ran.append((args, env)),
+        HoldingBuildah(),
+        store,
+        [first],
+        nox=["nox"],
+        worktree=tmp_path / "commit",
+        varied=varied,
+    )
+    [(command, env)] = ran
+    if varied:
+        assert copied == []
+        assert command[:2] == ("unshare", "--uts")
+        assert env["LANG"] == "fr_FR.UTF-8"
+    else:
+        assert sorted(copied) == sorted(ref for ref, _ in chosen.inputs.bases.values())
+        assert command[0] == "nox"
+    assert env[OFFLINE_ENV] == ("1" if chosen.inputs.plan.offline else "0")

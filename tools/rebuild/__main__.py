@@ -1,6 +1,6 @@
 """`python -m tools.rebuild COMMAND`: a release rebuilt by a second party, in a session's venv.
 
-rebuild  [REF@DIGEST ...] [--key PUB] [--git URL] [--sign KEY] [--verifier ID]
+rebuild  [REF@DIGEST ...] [--key PUB] [--git URL] [--sign KEY] [--verifier ID] [--vary]
                                          rebuild from the provenance alone, compare, attest
 rehearse [--workdir DIR]                 docs/release.md's whole path against a loopback
                                          registry, ending in a rebuild, and an altered
@@ -52,13 +52,16 @@ def rebuild(
     git: str | None = None,
     sign: Path | None = None,
     verifier: str | None = None,
+    varied: bool = False,
 ) -> list[Finding]:
     """Rebuild what the references name, compare, print, and attest if asked; the findings."""
     signer = KeyPair.beside(sign, "--sign") if sign else None
     chosen = rebuilding.targets(cosign(), images or release_record.read().references(), key)
     nox = shlex.split(os.environ.get(NOX_ENV, "nox"))
     REBUILD_DIR.mkdir(parents=True, exist_ok=True)
-    findings = rebuilding.rebuild(run_shown, chosen, nox=nox, workdir=REBUILD_DIR, git_url=git)
+    findings = rebuilding.rebuild(
+        run_shown, chosen, nox=nox, workdir=REBUILD_DIR, git_url=git, varied=varied
+    )
     for finding in findings:
         print("\n" + finding.report())
     if signer is not None:
@@ -120,10 +123,9 @@ def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
         print("the altered release is not made: its attacker runs skopeo through chroot (root)")
     references = release_record.read().references()
     chosen = [*references, *([str(forged)] if forged else [])]
-    findings = {
-        str(f.target.image): f
-        for f in rebuild(chosen, releaser.public, sign=rebuilders[0].private)
-    }
+    # As a second party's machine would: the bases made from the locks, the build varied.
+    rebuilt = rebuild(chosen, releaser.public, sign=rebuilders[0].private, varied=True)
+    findings = {str(f.target.image): f for f in rebuilt}
     if forged is not None:
         caught = findings.pop(str(forged))
         if caught.passed or not caught.differences:
@@ -188,6 +190,11 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--git", metavar="URL", help="clone the commit from here, not this clone")
     sub.add_argument("--sign", type=Path, metavar="KEY", help="attest the verdict with this key")
     sub.add_argument("--verifier", help="the verifier id (default: the key's fingerprint)")
+    sub.add_argument(
+        "--vary",
+        action="store_true",
+        help="make the bases from the commit's locks, and build as `nox -s vary` varies it",
+    )
     sub = commands.add_parser("rehearse", help="the release's whole path on loopback")
     sub.add_argument("--workdir", type=Path, default=RELEASE_DIR.parent / "rehearsal")
     return top
@@ -195,7 +202,7 @@ def parser() -> argparse.ArgumentParser:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], object]] = {
     "rebuild": lambda o: require_passed(
-        rebuild(o.images, o.key, git=o.git, sign=o.sign, verifier=o.verifier)
+        rebuild(o.images, o.key, git=o.git, sign=o.sign, verifier=o.verifier, varied=o.vary)
     ),
     "rehearse": lambda o: rehearse(o.workdir),
 }

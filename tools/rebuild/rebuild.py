@@ -16,6 +16,7 @@ summary (`vsa`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -24,12 +25,14 @@ from pathlib import Path
 
 from tools import builders
 from tools.builders import Builder
+from tools.builders.store import SeparateStore
 from tools.images import contents
 from tools.images import record as build_record
 from tools.images.record import BuildRecord, Built
 from tools.model import PLATFORMS, host_platform
 from tools.paths import CONTENT_RECORDS, ROOT
 from tools.process import BuildError, Runner, checkout_worktree, has_commit, sha256_file
+from tools.rebuild import vary
 from tools.rebuild.comparison import Comparison
 from tools.rebuild.findings import Finding, Target, compare
 from tools.release import vsa
@@ -139,12 +142,9 @@ def rebuild_commit(
     workdir: Path,
     git_url: str | None,
     say: Callable[[str], None],
+    varied: bool = False,
 ) -> list[Finding]:
-    """One commit's images, rebuilt in an empty store and compared.
-
-    The bases are copied in by the IDs the provenance names when this machine holds
-    them; otherwise the commit's build makes them (stand-ins) or pulls them.
-    """
+    """One commit's images, rebuilt in an empty store and compared."""
     first = group[0].inputs
     builder = builders.named_builder(first.builder)
     if (version := builder.version()) != first.builder_version:
@@ -156,23 +156,10 @@ def rebuild_commit(
     checkout(run, commit, worktree, git_url)
     for target in group:
         check_locks(worktree, target.inputs.locks, commit)
-    bases = {pair for target in group for pair in target.inputs.bases.values()}
-    held = sorted((ref, image_id) for ref, image_id in bases if builder.holds(image_id))
-    platforms = list(dict.fromkeys([host_platform().name, *(t.inputs.platform for t in group)]))
     with builder.separate_store(workdir / "store") as store:
-        for reference, image_id in held:
-            store.copy_in(image_id, reference)
-        started = time.monotonic()
-        noxfile = str(worktree / "noxfile.py")
-        arguments = build_arguments(first, platforms)
-        run(*nox, "--noxfile", noxfile, *arguments, env=build_environment(first))
-        seconds = time.monotonic() - started
-        record = build_record.require(build_record.in_checkout(worktree))
-        if str(record.plan.epoch) != first.source_date_epoch:
-            raise BuildError(
-                f"{commit[:12]} built with SOURCE_DATE_EPOCH={record.plan.epoch}, the "
-                f"provenance says {first.source_date_epoch}: it does not describe that commit"
-            )
+        record, seconds = build_commit(
+            run, builder, store, group, nox=nox, worktree=worktree, varied=varied
+        )
         findings = []
         for target in group:
             rebuilt_id = rebuilt_image(record, target).image_id
@@ -180,6 +167,50 @@ def rebuild_commit(
             compare_bases(builder, target, finding.comparison)
             findings.append(finding)
     return findings
+
+
+def build_commit(
+    run: Runner,
+    builder: Builder,
+    store: SeparateStore,
+    group: Sequence[Target],
+    *,
+    nox: Sequence[str],
+    worktree: Path,
+    varied: bool,
+) -> tuple[BuildRecord, float]:
+    """The commit's own clean build in the store entered; its record, and how long it took.
+
+    The bases are copied in by the IDs the provenance names when this machine holds
+    them; otherwise (and always when `varied`) the commit's build makes them from its
+    Debian locks (stand-ins) or pulls them. `varied`: the build runs as `nox -s vary`'s
+    second build does (environment, umask, host name, one CPU, the clock).
+    """
+    first = group[0].inputs
+    if not varied:
+        bases = {pair for target in group for pair in target.inputs.bases.values()}
+        for reference, image_id in sorted(bases):
+            if builder.holds(image_id):
+                store.copy_in(image_id, reference)
+    platforms = list(dict.fromkeys([host_platform().name, *(t.inputs.platform for t in group)]))
+    command = [*nox, "--noxfile", str(worktree / "noxfile.py"), *build_arguments(first, platforms)]
+    env = build_environment(first)
+    if varied:
+        (scratch := worktree.parent / "varied").mkdir(exist_ok=True)
+        command, env = (
+            vary.varied_command(command),
+            vary.hostile_environment(os.environ, scratch) | env,
+        )
+    started = time.monotonic()
+    run(*command, env=env)
+    seconds = time.monotonic() - started
+    record = build_record.require(build_record.in_checkout(worktree))
+    if str(record.plan.epoch) != first.source_date_epoch:
+        raise BuildError(
+            f"{worktree.name} built with SOURCE_DATE_EPOCH={record.plan.epoch}, the "
+            f"provenance says {first.source_date_epoch}: it does not describe that commit"
+        )
+    return record, seconds
 
 
 def rebuild(
@@ -190,6 +221,7 @@ def rebuild(
     workdir: Path,
     git_url: str | None = None,
     say: Callable[[str], None] = print,
+    varied: bool = False,
 ) -> list[Finding]:
     """Rebuild each commit the targets name, once, clean; compare each target with it."""
     findings: list[Finding] = []
@@ -198,7 +230,7 @@ def rebuild(
         by_commit.setdefault(target.inputs.commit, []).append(target)
     for commit, group in by_commit.items():
         findings += rebuild_commit(
-            run, commit, group, nox=nox, workdir=workdir, git_url=git_url, say=say
+            run, commit, group, nox=nox, workdir=workdir, git_url=git_url, say=say, varied=varied
         )
     return findings
 
