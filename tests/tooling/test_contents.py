@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -115,3 +116,26 @@ def test_a_rebuild_on_another_base_fails_and_names_the_bases_files(
     assert f"base {arg}" in comparison.mismatches
     assert "layer 1: usr/share/python3/debpython/x.pyc: only in recorded" in comparison.differences
     assert not comparison.passed
+
+
+@pytest.mark.parametrize("revision", ["c" * 40, "d" * 40], ids=["recorded commit", "another"])
+def test_a_build_of_the_recorded_commit_that_differs_names_the_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, revision: str
+) -> None:
+    recorded = listing(layer({"opt/moscow-time/app/clock.py": b"a", "etc/z": b"z"}))
+    record = ContentRecord(
+        {"moscow-time:slim": ("sha256:r", ("sha256:l",))}, {"sha256:l": recorded}, "c" * 40
+    )
+    monkeypatch.setattr(contents, "read", lambda arch: record)
+    store: Any = Store(
+        "sha256:b", tmp_path, layer({"opt/moscow-time/app/clock.py": b"b", "etc/z": b"z"})
+    )
+    built = {"moscow-time:slim": "sha256:b"}
+    said = contents.against_record(store, built, revision, "amd64")
+    if revision != record.commit:
+        assert said == [], "another commit's images are not the record's to judge"
+        return
+    assert said[0] == "moscow-time:slim is sha256:b, the content record says sha256:r:"
+    assert said[1].startswith("layer 1: opt/moscow-time/app/clock.py: content ")
+    same = {"moscow-time:slim": "sha256:r"}
+    assert contents.against_record(store, same, revision, "amd64") == []

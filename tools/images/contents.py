@@ -25,6 +25,7 @@ import dataclasses
 import hashlib
 import io
 import tarfile
+import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -74,9 +75,11 @@ class ContentRecord:
 
     images: dict[str, tuple[str, tuple[str, ...]]]
     layers: dict[str, tuple[FileEntry, ...]]
+    #: The commit the images are of (the last that changed an input); "" if not recorded.
+    commit: str = ""
 
     def dumps(self) -> str:
-        lines = [HEADER]
+        lines = [HEADER, *([f"commit {self.commit}"] if self.commit else [])]
         for tag, (image_id, diff_ids) in sorted(self.images.items()):
             lines += [f"image {tag} {image_id}", *(f"  layer {d}" for d in diff_ids)]
         for diff_id, files in sorted(self.layers.items()):
@@ -88,12 +91,14 @@ class ContentRecord:
     def loads(cls, text: str) -> ContentRecord:
         images: dict[str, tuple[str, tuple[str, ...]]] = {}
         layers: dict[str, list[FileEntry]] = {}
-        image, files = "", list[FileEntry]()
+        image, files, commit = "", list[FileEntry](), ""
         for number, line in enumerate(text.splitlines(), start=1):
             try:
                 if line.startswith("#") or not line:
                     continue
-                if line.startswith("image "):
+                if line.startswith("commit "):
+                    commit = line.split(" ")[1]
+                elif line.startswith("image "):
                     _, image, image_id = line.split(" ")
                     images[image] = (image_id, ())
                 elif line.startswith("  layer "):
@@ -105,7 +110,7 @@ class ContentRecord:
                     files.append(FileEntry.parse(line))
             except (ValueError, KeyError) as broken:
                 raise BuildError(f"content record, line {number}: {line!r} ({broken})") from None
-        return cls(images, {d: tuple(files) for d, files in layers.items()})
+        return cls(images, {d: tuple(files) for d, files in layers.items()}, commit)
 
     def files(self, diff_id: str) -> tuple[FileEntry, ...] | None:
         return self.layers.get(diff_id)
@@ -164,9 +169,11 @@ def archive_layers(archive: Path) -> Iterator[tuple[str, tuple[FileEntry, ...]]]
                 yield f"sha256:{hashlib.sha256(data).hexdigest()}", listing(layer)
 
 
-def record_of(builder: Builder, images: Mapping[str, str], scratch: Path) -> ContentRecord:
-    """The record of these images (tag → ID) in the builder's store."""
-    record = ContentRecord({}, {})
+def record_of(
+    builder: Builder, images: Mapping[str, str], scratch: Path, commit: str
+) -> ContentRecord:
+    """The record of these images (tag → ID) in the builder's store, of `commit`."""
+    record = ContentRecord({}, {}, commit)
     for tag, image_id in sorted(images.items()):
         archive = builder.archive(image_id, scratch / f"{image_id.removeprefix('sha256:')}.tar")
         layers = dict(archive_layers(archive))
@@ -174,6 +181,28 @@ def record_of(builder: Builder, images: Mapping[str, str], scratch: Path) -> Con
         record.images[tag] = (image_id, tuple(layers))
         record.layers.update(layers)
     return record
+
+
+def image_layers(builder: Builder, image_id: str) -> dict[str, tuple[FileEntry, ...]]:
+    """An image's layers in the builder's store, bottom first: diff_id → files."""
+    with tempfile.TemporaryDirectory() as scratch:
+        return dict(archive_layers(builder.archive(image_id, Path(scratch) / "image.tar")))
+
+
+def against_record(
+    builder: Builder, built: Mapping[str, str], revision: str, arch: str
+) -> list[str]:
+    """For a build of the recorded commit (tag → image ID, one platform), each image whose ID
+    is not the record's, and the files that differ from it; nothing for another commit."""
+    record = read(arch)
+    if record is None or record.commit != revision:
+        return []
+    lines = []
+    for tag, image_id in sorted(built.items()):
+        if tag in record.images and record.images[tag][0] != image_id:
+            lines.append(f"{tag} is {image_id}, the content record says {record.images[tag][0]}:")
+            lines += explain(record, record.images[tag][1], image_layers(builder, image_id))
+    return lines
 
 
 def differences(

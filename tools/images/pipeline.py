@@ -10,12 +10,12 @@ import itertools
 from collections.abc import Mapping, Sequence
 
 from tools.buildenv import hermetic
-from tools.images import appimages, identity, standins
+from tools.images import appimages, contents, identity, standins
 from tools.images.context import Build
 from tools.images.plan import unavailable
 from tools.images.record import BuildRecord, reusable_record, write
 from tools.inputs.wheelhouse import download_wheelhouse
-from tools.model import SUITE, VARIANTS, Platform
+from tools.model import PLATFORMS, SUITE, VARIANTS, Platform
 from tools.process import BuildError, tree_is_clean
 from tools.settings import OFFLINE_ENV
 from tools.tables import human_size, table
@@ -127,5 +127,12 @@ def report(build: Build, record: BuildRecord) -> str:
     text += "that changed their inputs"
     if changed := identity.inputs_changed_since_commit():
         text += f", and uncommitted changes to {', '.join(changed)}"
-    text += f" (SOURCE_DATE_EPOCH={plan.epoch}):\n"
-    return text + table(rows)
+    text += f" (SOURCE_DATE_EPOCH={plan.epoch}):\n" + table(rows)
+    for name in plan.platforms:
+        built = {b.tag: b.image_id for b in record.images if b.platform == name}
+        if lines := contents.against_record(
+            build.builder, built, plan.revision, PLATFORMS[name].debian
+        ):
+            text += "\nNOT the published bits (published/contents/), file by file:\n"
+            text += "\n".join(lines)
+    return text

@@ -203,7 +203,7 @@ def write_contents(built: BuildRecord, builder: Builder) -> list[Path]:
             if image_id := builder.image_id(base.standin_for(platform)):
                 images[base.standin_for(platform)] = image_id
         with tempfile.TemporaryDirectory() as scratch:
-            record = contents.record_of(builder, images, Path(scratch))
+            record = contents.record_of(builder, images, Path(scratch), built.plan.revision)
         written.append(contents.write(record, platform.debian))
     return written
 
@@ -219,11 +219,10 @@ def explain_from_record(builder: Builder, comparison: Comparison, arch: str) -> 
         row = next(r for r in comparison.rows if r[0] == tag)
         if tag not in record.images or not row[2].startswith("sha256:"):
             continue
-        with tempfile.TemporaryDirectory() as scratch:
-            archive = builder.archive(row[2], Path(scratch) / "image.tar")
-            layers = dict(contents.archive_layers(archive))
         lines += [f"{tag}, against the content record:"]
-        lines += contents.explain(record, record.images[tag][1], layers)
+        lines += contents.explain(
+            record, record.images[tag][1], contents.image_layers(builder, row[2])
+        )
     return lines
 
 
