@@ -123,8 +123,7 @@ def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
         print("the altered release is not made: its attacker runs skopeo through chroot (root)")
     references = release_record.read().references()
     chosen = [*references, *([str(forged)] if forged else [])]
-    # As a second party's machine would: the bases made from the locks, the build varied.
-    rebuilt = rebuild(chosen, releaser.public, sign=rebuilders[0].private, varied=True)
+    rebuilt = rebuild(chosen, releaser.public, sign=rebuilders[0].private)
     findings = {str(f.target.image): f for f in rebuilt}
     if forged is not None:
         caught = findings.pop(str(forged))
