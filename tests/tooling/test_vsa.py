@@ -1,0 +1,138 @@
+"""tools.release.vsa: the verification summary a rebuild signs, and the verdict read back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tooling.samples import DIGEST, a_predicate
+from tools.process import BuildError, git_revision
+from tools.rebuild import findings
+from tools.release import vsa
+from tools.release.provenance import BuildInputs
+from tools.release.references import Pinned, Repository
+
+REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
+IMAGE = Pinned(REPOSITORY, DIGEST)
+OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
+
+
+def inputs() -> BuildInputs:
+    return BuildInputs.from_predicate(a_predicate())
+
+
+def target(image: Pinned = IMAGE) -> findings.Target:
+    return findings.Target(image, str(image), inputs(), a_predicate())
+
+
+# ---- the verification summary ------------------------------------------------------
+
+
+def summary(passed: bool = True, image: Pinned = IMAGE) -> dict[str, Any]:
+    return vsa.summary(
+        verifier="urn:test:rebuilder",
+        image=image,
+        passed=passed,
+        inputs=vsa.inputs_used(image, a_predicate(), inputs()),
+        time_verified="2026-11-28T12:00:00Z",
+    )
+
+
+def statement(predicate: dict[str, Any], image: Pinned = IMAGE) -> dict[str, Any]:
+    return {
+        "subject": [{"name": "x", "digest": {"sha256": image.digest.removeprefix("sha256:")}}],
+        "predicateType": vsa.PREDICATE_TYPE,
+        "predicate": predicate,
+    }
+
+
+def test_a_summary_fits_the_vsa_schema_and_names_every_input() -> None:
+    passed, failed = summary(), summary(passed=False)
+    assert (passed["verificationResult"], passed["verifiedLevels"]) == (
+        "PASSED",
+        ["SLSA_BUILD_LEVEL_1"],
+    )
+    assert (failed["verificationResult"], failed["verifiedLevels"]) == ("FAILED", [])
+    uris = [each["uri"] for each in passed["inputAttestations"]]
+    assert uris[0].endswith(DIGEST.replace(":", "-") + ".att")
+    assert f"git+moscow-time@{git_revision()}" in uris
+    assert {"requirements.txt", "localhost/base"} <= set(uris)
+    assert passed["resourceUri"] == str(IMAGE)
+
+
+def test_a_summary_outside_the_schema_is_refused() -> None:
+    with pytest.raises(BuildError, match="verifiedLevels is no list"):
+        vsa.check(summary() | {"verifiedLevels": "SLSA_BUILD_LEVEL_1"})
+    with pytest.raises(BuildError, match="VSA v1"):
+        vsa.check(summary() | {"result": "PASSED"})
+
+
+def test_the_verdict_is_the_newest_about_this_digest_under_our_policy() -> None:
+    other_policy = summary() | {"policy": {"uri": "urn:someone:else"}}
+    statements = [
+        statement(summary(passed=False)),
+        statement(summary()),
+        statement(summary(image=OTHER), OTHER),
+        statement(other_policy),
+    ]
+    found = vsa.verdict(statements, IMAGE)
+    assert found is not None
+    assert found["verificationResult"] == "PASSED"
+    assert vsa.verdict(statements[2:], IMAGE) is None
+
+
+@pytest.mark.parametrize(
+    "about",
+    ["the subject is another image", "the resourceUri names another image"],
+)
+def test_a_summary_about_another_digest_is_not_this_images_verdict(about: str) -> None:
+    mismatched = (
+        statement(summary(), OTHER)
+        if about.startswith("the subject")
+        else statement(summary(image=OTHER), IMAGE)
+    )
+    assert vsa.verdict([mismatched], IMAGE) is None
+
+
+class FakeCosign:
+    """Answers verify-attestation with these statements, or fails as cosign does."""
+
+    def __init__(self, statements: list[dict[str, Any]] | None) -> None:
+        self.statements = statements
+
+    def verify_attestation(self, image: Pinned, key: Path, kind: str) -> list[dict[str, Any]]:
+        assert kind == vsa.PREDICATE_TYPE
+        if self.statements is None:
+            raise BuildError("verifying failed: no matching attestations")
+        return self.statements
+
+
+def require(statements: list[dict[str, Any]] | None, key: Path) -> str:
+    cosign: Any = FakeCosign(statements)
+    return vsa.require_passed(cosign, IMAGE, key, original="R@D")
+
+
+def test_verify_requires_a_passed_rebuild_from_the_key_named(tmp_path: Path) -> None:
+    key = tmp_path / "rebuilder.pub"
+    key.write_text("public")
+    assert require([statement(summary())], key) == "urn:test:rebuilder"
+    with pytest.raises(BuildError, match="says FAILED") as failed:
+        require([statement(summary(passed=False))], key)
+    assert "do not deploy it" in str(failed.value)
+    with pytest.raises(BuildError, match=r"no rebuild of .* signed by .*nox -s rebuild -- R@D"):
+        require(None, key)
+    with pytest.raises(BuildError, match="is about"):
+        require([statement(summary(image=OTHER), OTHER)], key)
+    with pytest.raises(BuildError, match="no rebuilder's public key"):
+        require([], tmp_path / "absent.pub")
+
+
+def test_a_verifier_is_named_by_its_key(tmp_path: Path) -> None:
+    (tmp_path / "a.pub").write_text("a")
+    (tmp_path / "b.pub").write_text("b")
+    first = vsa.key_id(tmp_path / "a.pub")
+    assert first == vsa.key_id(tmp_path / "a.pub")
+    assert first != vsa.key_id(tmp_path / "b.pub")
+    assert first.startswith("urn:moscow-time:rebuilder:key-sha256:")
