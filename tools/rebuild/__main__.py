@@ -123,7 +123,7 @@ def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
         print("the altered release is not made: its attacker runs skopeo through chroot (root)")
     references = release_record.read().references()
     chosen = [*references, *([str(forged)] if forged else [])]
-    rebuilt = rebuild(chosen, releaser.public, sign=rebuilders[0].private)
+    rebuilt = rebuild(chosen, releaser.public, sign=rebuilders[0].private, varied=True)
     findings = {str(f.target.image): f for f in rebuilt}
     if forged is not None:
         caught = findings.pop(str(forged))
