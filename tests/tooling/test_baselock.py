@@ -159,13 +159,28 @@ def test_nox_lock_without_a_registry_says_so_and_leaves_the_lock(
 
     monkeypatch.setattr(baselock, "skopeo_resolver", unreachable)
     for check in (False, True):
-        lines = locking.lock_upstream_bases(path, check=check)
+        report = locking.lock_upstream_bases(path, check=check)
+        lines = report.lines
         assert len(lines) == 1
+        assert not report.out_of_date
         assert lines[0].startswith("bases.lock.json left as it is: no registry answers")
     assert path.read_text() == before
     monkeypatch.setattr(baselock, "skopeo_resolver", lambda run: FakeRegistry())
-    assert locking.lock_upstream_bases(path, check=True) == [
-        "bases.lock.json: every locked tag still names its locked index"
-    ]
+    assert locking.lock_upstream_bases(path, check=True) == locking.LockReport(
+        ["bases.lock.json: every locked tag still names its locked index"]
+    )
     empty = tmp_path / "none.json"
-    assert "no upstream base is locked yet" in locking.lock_upstream_bases(empty, check=True)[0]
+    lines = locking.lock_upstream_bases(empty, check=True).lines
+    assert "no upstream base is locked yet" in lines[0]
+
+
+def test_a_moved_base_makes_the_check_fail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    path = tmp_path / "bases.lock.json"
+    lock_upstream(path, FakeRegistry())
+    moved = "docker.io/library/python:3.13-slim-trixie moved: sha256:a → sha256:b"
+    monkeypatch.setattr(baselock, "skopeo_resolver", lambda run: FakeRegistry())
+    monkeypatch.setattr(baselock, "moved", lambda lock, resolver, now: [moved])
+    report = locking.lock_upstream_bases(path, check=True)
+    assert report == locking.LockReport([moved], ["bases.lock.json"])

@@ -7,6 +7,7 @@ is decided here.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import tempfile
 import time
@@ -35,9 +36,22 @@ def lock_wheels(pip_compile: str, *, check: bool, extra: Sequence[str] = ()) -> 
     return stale
 
 
-def lock_debs(platforms: Sequence[Platform], *, check: bool) -> list[str]:
+@dataclasses.dataclass
+class LockReport:
+    """What a lock step says, a line each, and the locks it found out of date (`check`)."""
+
+    lines: list[str] = dataclasses.field(default_factory=list)
+    out_of_date: list[str] = dataclasses.field(default_factory=list)
+
+    def __iadd__(self, other: LockReport) -> LockReport:
+        self.lines += other.lines
+        self.out_of_date += other.out_of_date
+        return self
+
+
+def lock_debs(platforms: Sequence[Platform], *, check: bool) -> LockReport:
     """Resolve each stand-in live; write its lock, or (`check`) the drift, a line each."""
-    report = []
+    report = LockReport()
     for each, base in itertools.product(platforms, BASES.values()):
         print(f"resolving the {base.name} stand-in for {each.name}, Debian {SUITE}, live")
         current = recipes.resolve_live(run_shown, base, each)
@@ -45,13 +59,14 @@ def lock_debs(platforms: Sequence[Platform], *, check: bool) -> list[str]:
         if check:
             changes = aptlock.drift(aptlock.read_lock(base.name, each), current)
             lines = "".join(f"\n  {change.line()}" for change in changes)
-            report.append(f"{path.name}: {aptlock.summary(changes)}{lines}")
+            report.lines.append(f"{path.name}: {aptlock.summary(changes)}{lines}")
+            report.out_of_date += [path.name] if changes else []
         else:
             path.write_text(current.text(base.name))
     return report
 
 
-def lock_upstream_bases(path: Path, *, check: bool) -> list[str]:
+def lock_upstream_bases(path: Path, *, check: bool) -> LockReport:
     """Resolve the upstream bases' tags and write their lock, or (`check`) name the moved
     ones; where no registry answers, say so in one line and leave the lock as it is."""
     try:
@@ -59,24 +74,28 @@ def lock_upstream_bases(path: Path, *, check: bool) -> list[str]:
         if check:
             lock = baselock.BaseLock.read(path)
             if not lock.bases:
-                return [f"{path.name}: no upstream base is locked yet (`nox -s lock` locks them)"]
-            moved = baselock.moved(lock, resolver, time.time())
-            return moved or [f"{path.name}: every locked tag still names its locked index"]
+                return LockReport([f"{path.name}: no upstream base is locked yet "
+                                   "(`nox -s lock` locks them)"])  # fmt: skip
+            if moved := baselock.moved(lock, resolver, time.time()):
+                return LockReport(moved, [path.name])
+            return LockReport([f"{path.name}: every locked tag still names its locked index"])
         lock = baselock.lock_upstream(path, resolver)
     except BuildError as error:
-        return [f"{path.name} left as it is: {error}; lock it where a registry answers"]
-    return [f"{path.name}:\n" + table(baselock.lock_rows(lock, time.time()))]
+        return LockReport(
+            [f"{path.name} left as it is: {error}; lock it where a registry answers"]
+        )
+    return LockReport([f"{path.name}:\n" + table(baselock.lock_rows(lock, time.time()))])
 
 
 def lock_all(
     pip_compile: str, bases_lock: Path, *, check: bool, extra: Sequence[str] = ()
 ) -> list[str]:
-    """`nox -s lock`: the wheels, the stand-ins' .debs, the upstream bases; their lines said,
-    the stale pip locks returned."""
-    stale = lock_wheels(pip_compile, check=check, extra=extra)
-    for line in [
-        *lock_debs(list(PLATFORMS.values()), check=check),
-        *lock_upstream_bases(bases_lock, check=check),
-    ]:
+    """`nox -s lock`: the wheels, the stand-ins' .debs, the upstream bases; their lines said.
+    The locks out of date are returned: with `check`, a stale pip lock, a Debian lock that
+    drifted, a moved base (a scheduled job acts on the session's exit status)."""
+    report = LockReport(out_of_date=lock_wheels(pip_compile, check=check, extra=extra))
+    report += lock_debs(list(PLATFORMS.values()), check=check)
+    report += lock_upstream_bases(bases_lock, check=check)
+    for line in report.lines:
         say(line)
-    return stale
+    return report.out_of_date
