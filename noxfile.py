@@ -9,7 +9,6 @@ Tags: `release` (docs/release.md), `ci` (what .ci/run runs beside DEFAULT).
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from tools import containers, model, noxglue, paths
-from tools.checks import deploy_probe
 from tools.images import pipeline, record
 from tools.inputs import locking
 from tools.inputs import vendor as vendoring
@@ -79,7 +77,7 @@ def lock(session: nox.Session) -> None:
     pip_compile = noxglue.venv_program(session, "pip-compile")
     stale = locking.lock_all(pip_compile, Settings.read().bases_lock, check=check, extra=extra)
     if stale:
-        session.error(f"stale lock(s): {', '.join(stale)}; run `nox -s lock`")
+        session.error(f"out of date: {', '.join(stale)}; run `nox -s refresh`")
 
 
 # ---- Deployment (before the images: it needs none) ---------------------------
@@ -94,13 +92,8 @@ def deploy_check(session: nox.Session) -> None:
 @nox.session
 def deploy(session: nox.Session) -> None:
     """Apply the Kubernetes base to the cluster KUBECONFIG names and check /healthz."""
-    if problem := deploy_probe.kubeconfig_problem(os.environ):
-        session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
     install_locked(session, model.DEV_LOCK)
-    session.run("kubectl", "apply", "--kustomize", paths.KUSTOMIZE_BASE)
-    session.run("kubectl", "--namespace", "moscow-time", "rollout", "status",
-                "deployment/moscow-time", "--timeout", "120s")  # fmt: skip
-    session.run("python", "-m", "tools.checks.deploy_probe")
+    noxglue.deploy(session)
 
 
 # ---- Images: options → plan → tools.images ------------------------------------
@@ -156,12 +149,8 @@ def publish(session: nox.Session) -> None:
 @user_errors
 def rebuild_published_ids(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
-    comparison = published.rebuild_published()
-    session.log("\n".join(comparison.lines()))
-    if comparison.status == "incomparable":
-        session.skip(comparison.incomparable)
-    if comparison.status != "same":
-        session.error("the published commit rebuilt here does not give the published image IDs")
+    failure = "the published commit rebuilt here does not give the published image IDs"
+    noxglue.conclude(session, published.rebuild_published(), failure)
 
 
 @nox.session(python=False, tags=["ci"])
@@ -169,9 +158,7 @@ def rebuild_published_ids(session: nox.Session) -> None:
 def vary(session: nox.Session) -> None:
     """Build this commit again, its path, file order, environment, umask, host, CPUs varied."""
     comparison = varying.vary(run_shown, noxglue.recorded_builder(), noxglue.this_nox())
-    session.log("\n".join(comparison.lines()))
-    if not comparison.passed:
-        session.error("a variation changed the bits: the files that differ are above")
+    noxglue.conclude(session, comparison, "a variation changed the bits: see the files above")
 
 
 @nox.session
@@ -181,9 +168,8 @@ def vendor(session: nox.Session) -> None:
     if len(session.posargs) != 1:
         session.error("usage: nox -s vendor -- DIR (then build with MOSCOW_TIME_VENDOR=DIR)")
     install_locked(session, model.BUILD_LOCK)
-    session.log(
-        vendoring.vendor(Path(session.posargs[0]), noxglue.venv_program(session, "python"))
-    )
+    python = noxglue.venv_program(session, "python")
+    session.log(vendoring.vendor(Path(session.posargs[0]), python))
 
 
 @nox.session(name="upstream-check", tags=["ci"])
@@ -215,18 +201,32 @@ def screenshot(session: nox.Session) -> None:
     """Refresh docs/screenshot.png from the browser test's view of the distroless image."""
     require_images(session)
     install_locked(session, *TEST_LOCKS)
-    session.run("pytest", "-q", "tests/integration/test_browser.py")
-    shutil.copy(paths.SCREENSHOTS / "desktop.png", paths.ROOT / "docs" / "screenshot.png")
-    session.log("docs/screenshot.png refreshed: look at it, then commit it")
+    noxglue.screenshot(session)
 
 
 @nox.session
 def scan(session: nox.Session) -> None:
-    """Scan with trivy: the repo's config, both images, SBOMs; vulns when it can."""
+    """trivy's config, secret and SBOM checks; the vulnerability gate's tests (fixture DB)."""
     require_images(session)
     install_locked(session, *TEST_LOCKS)
     noxglue.trivy_scans(session)
-    session.run("pytest", "tests/scan")
+    session.run("pytest", "-rs", "tests/scan")
+
+
+@nox.session(tags=["release"])
+def vulns(session: nox.Session) -> None:
+    """The vulnerability gate: trivy's DB by digest, every image, security/scan-policy.toml."""
+    require_images(session)
+    install_locked(session, *TEST_LOCKS)
+    session.run("python", "-m", "tools.scan", "vulns", *session.posargs)
+
+
+@nox.session(python=False)
+def refresh(session: nox.Session) -> None:
+    """Take Debian's and PyPI's fixes: relock, rebuild every platform, run the gate again."""
+    session.notify("lock")
+    session.notify("build", ["--platform", "all"])
+    session.notify("vulns", session.posargs)
 
 
 # ---- Measurements ------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Debian 13's cosign and skopeo, unpacked into the user cache with mmdebstrap.
+"""Debian 13's cosign, skopeo and oras, unpacked into the user cache with mmdebstrap.
 
 Debian 12's skopeo and podman are built with sigstore disabled ("Debian-local
 change: sigstore disabled"), so the release uses Debian 13's tools on either
@@ -83,11 +83,18 @@ class DebianTool:
 
 COSIGN = DebianTool("cosign", "extract")
 SKOPEO = DebianTool("skopeo", "minbase")
+#: Pushes and resolves OCI artifacts (trivy's database), a static binary too.
+ORAS = DebianTool("oras", "extract")
 
 
 def cosign(run: Runner) -> Path:
     """The cosign binary, unpacked if needed."""
     return COSIGN.ensure(run) / "usr/bin/cosign"
+
+
+def oras(run: Runner) -> Path:
+    """The oras binary, unpacked if needed."""
+    return ORAS.ensure(run) / "usr/bin/oras"
 
 
 class ChrootSkopeo:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import shlex
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +19,7 @@ from pathlib import Path
 import nox
 
 from tools import builders
-from tools.checks import compose, trivy
+from tools.checks import compose, deploy_probe, trivy
 from tools.containers import runnable_images, why_not_runnable
 from tools.images import record
 from tools.images.context import Build
@@ -25,8 +27,16 @@ from tools.images.options import Options
 from tools.images.plan import make_plan
 from tools.inputs import piplocks
 from tools.model import DEV_LOCK, KUBERNETES_VERSION, RUNTIME_LOCK, VARIANTS, PipLock
-from tools.paths import COMPOSE_FILE, KUSTOMIZE_BASE, RENDERED_MANIFESTS, SBOM_DIR
+from tools.paths import (
+    COMPOSE_FILE,
+    KUSTOMIZE_BASE,
+    RENDERED_MANIFESTS,
+    ROOT,
+    SBOM_DIR,
+    SCREENSHOTS,
+)  # fmt: skip
 from tools.process import BuildError
+from tools.rebuild.comparison import Comparison
 from tools.settings import NOX_ENV, Settings
 
 
@@ -115,16 +125,6 @@ def structure_tests(session: nox.Session) -> None:
         )
 
 
-def vulnerability_db_ready(session: nox.Session) -> bool:
-    """True if trivy has a vulnerability database, fetching one if it can."""
-    if not trivy.vulnerability_db_cached():
-        try:
-            session.run(*trivy.download_db(), silent=True)
-        except nox.command.CommandFailed:
-            return False
-    return True
-
-
 def validate_deployments(session: nox.Session) -> None:
     """The Kubernetes base rendered and validated (kubernetes-validate, trivy's config scan),
     and compose.yaml checked by compose itself where it is installed."""
@@ -142,16 +142,37 @@ def validate_deployments(session: nox.Session) -> None:
 
 
 def trivy_scans(session: nox.Session) -> None:
-    """trivy over the repository's config, each image, and each image's SBOM (build/sbom/);
-    the vulnerability scan where trivy's database can be had."""
+    """trivy over the repository's config, each image, and each image's SBOM (build/sbom/).
+    The vulnerability scan is the gate's (`nox -s vulns`, tools/scan): it needs a database."""
     session.env.update(trivy.ENV)
     session.run(*trivy.repository_scan())
     SBOM_DIR.mkdir(parents=True, exist_ok=True)
     for variant in VARIANTS.values():
         session.run(*trivy.image_scan(variant.tag()))
         session.run(*trivy.sbom(variant.tag(), SBOM_DIR / f"{variant.name}.cdx.json"))
-    if not vulnerability_db_ready(session):
-        session.warn("vulnerability scan NOT run: no trivy database here (docs/release.md)")
-        return
-    for variant in VARIANTS.values():
-        session.run(*trivy.vulnerability_scan(variant.tag()))
+
+
+def deploy(session: nox.Session) -> None:
+    """The Kubernetes base applied to KUBECONFIG's cluster, rolled out, /healthz probed."""
+    if problem := deploy_probe.kubeconfig_problem(os.environ):
+        session.error(f"{problem} (`nox -s deploy-check` validates the manifests without one)")
+    session.run("kubectl", "apply", "--kustomize", KUSTOMIZE_BASE)
+    session.run("kubectl", "--namespace", "moscow-time", "rollout", "status",
+                "deployment/moscow-time", "--timeout", "120s")  # fmt: skip
+    session.run("python", "-m", "tools.checks.deploy_probe")
+
+
+def screenshot(session: nox.Session) -> None:
+    """docs/screenshot.png from the browser test's view of the distroless image."""
+    session.run("pytest", "-q", "tests/integration/test_browser.py")
+    shutil.copy(SCREENSHOTS / "desktop.png", ROOT / "docs" / "screenshot.png")
+    session.log("docs/screenshot.png refreshed: look at it, then commit it")
+
+
+def conclude(session: nox.Session, comparison: Comparison, failure: str) -> None:
+    """A comparison's lines; skipped, saying why, when incomparable; `failure` unless same."""
+    session.log("\n".join(comparison.lines()))
+    if comparison.status == "incomparable":
+        session.skip(comparison.incomparable)
+    if not comparison.passed:
+        session.error(failure)

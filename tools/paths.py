@@ -30,6 +30,8 @@ PUBLISHED_IDS = ROOT / "published" / "image-ids.json"
 #: Every layer's files of the published build, one record per platform (ARCH.txt).
 CONTENT_RECORDS = ROOT / "published" / "contents"
 STRUCTURE_TESTS = ROOT / "tests" / "structure"
+#: The vulnerability gate's planted advisories and VEX documents (the rehearsal uses them too).
+SCAN_TESTS = ROOT / "tests" / "scan"
 KUSTOMIZE_BASE = "deploy/kubernetes"
 #: One server's deployment (`docker compose up -d`).
 COMPOSE_FILE = ROOT / "compose.yaml"

@@ -23,7 +23,7 @@ RANKS = {
     "tools.tables": 0, "tools.loopback": 0, "tools.wrk": 0, "tools.debtools": 0,
     "tools.buildenv": 0,
     "tools.inputs": 1, "tools.builders": 2, "tools.images": 3,
-    "tools.containers": 4, "tools.checks": 4,
+    "tools.containers": 4, "tools.checks": 4, "tools.scan": 4,
     "tools.release": 5, "tools.rebuild": 6,
     "tools.bench": 7, "tools.stress": 7, "tools.noxglue": 8,
 }  # fmt: skip

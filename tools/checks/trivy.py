@@ -1,8 +1,7 @@
-"""trivy, offline: the command lines of every scan the project runs.
+"""trivy, offline: the command lines of the config, secret and SBOM scans.
 
-trivy's embedded checks run with no network; its vulnerability database
-cannot be downloaded here, so the vulnerability scan runs only where it can
-(`vulnerability_db_ready`), and the session says when it did not.
+trivy's embedded checks run with no network. The vulnerability scan needs a
+database and a policy: it is the gate's (tools/scan/gate.py).
 """
 
 from __future__ import annotations
@@ -47,28 +46,3 @@ def image_scan(image: str) -> list[str]:
 def sbom(image: str, output: Path) -> list[str]:
     """A CycloneDX SBOM of an image: Debian packages and Python wheels."""
     return ["trivy", "image", *OFFLINE, "--format", "cyclonedx", "--output", str(output), image]
-
-
-def vulnerability_scan(image: str) -> list[str]:
-    """HIGH and CRITICAL vulnerabilities with a fix; one fails the scan."""
-    return [
-        "trivy",
-        "image",
-        *OFFLINE,
-        "--scanners",
-        "vuln",
-        "--severity",
-        "HIGH,CRITICAL",
-        "--ignore-unfixed",
-        "--exit-code",
-        "1",
-        image,
-    ]
-
-
-def download_db() -> list[str]:
-    return ["trivy", "image", "--download-db-only", "--timeout", "2m", "--quiet"]
-
-
-def vulnerability_db_cached() -> bool:
-    return (TRIVY_CACHE / "db" / "trivy.db").exists()

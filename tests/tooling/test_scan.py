@@ -1,0 +1,172 @@
+"""The vulnerability gate's decisions, without trivy: the policy, the fixture database's
+layout, the database's freshness, the report's reading, and the attested scan's age."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from pathlib import Path
+
+import pytest
+
+from tools.process import BuildError
+from tools.release import scanned
+from tools.release.references import Pinned
+from tools.scan import database, fixture, policy, result
+from tools.scan.database import DatabaseRecord
+from tools.scan.result import Finding, ImageScan, ScanResult
+
+NOW = dt.datetime(2026, 12, 4, 12, tzinfo=dt.UTC)
+STRICT = policy.ScanPolicy(("HIGH", "CRITICAL"), True, dt.timedelta(days=3), "r", ())
+
+
+@pytest.mark.parametrize(
+    ("severity", "fixed", "fail_unfixed", "fails"),
+    [
+        ("HIGH", "1.2", False, True),
+        ("CRITICAL", "1.2", False, True),
+        ("MEDIUM", "1.2", True, False),
+        ("HIGH", "", False, False),
+        ("HIGH", "", True, True),
+        ("LOW", "", True, False),
+    ],
+)
+def test_the_policy_fails_what_it_names(
+    severity: str, fixed: str, fail_unfixed: bool, fails: bool
+) -> None:
+    chosen = dataclasses.replace(STRICT, fail_unfixed=fail_unfixed)
+    assert chosen.fails(severity, fixed) is fails
+
+
+def test_the_repositorys_policy_reads_and_names_its_vex() -> None:
+    read = policy.read()
+    assert read.severities == ("HIGH", "CRITICAL")
+    assert read.fail_unfixed is False
+    assert read.max_database_age == dt.timedelta(days=3)
+    assert [p.name for p in read.vex] == ["vex.openvex.json"]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ('severities = ["HIGH", "SEVERE"]', r"\['SEVERE'\] are not trivy's"),
+        ('vex = ["security/missing.json"]', "missing.json'] do not exist"),
+        ("surprise = 1", "unknown keys surprise"),
+    ],
+)
+def test_a_bad_policy_is_refused_and_named(tmp_path: Path, change: str, message: str) -> None:
+    text = policy.POLICY_FILE.read_text()
+    key = change.split(" = ", maxsplit=1)[0]
+    lines = [line for line in text.splitlines() if not line.startswith(f"{key} =")]
+    (bad := tmp_path / "policy.toml").write_text("\n".join([*lines, change]) + "\n")
+    with pytest.raises(BuildError, match=message):
+        policy.read(bad)
+
+
+def test_the_fixture_lays_advisories_out_as_trivy_db_does() -> None:
+    advisories = [
+        fixture.Advisory("CVE-1", "debian", "openssl", "HIGH", "t", "3.0-1"),
+        fixture.Advisory("CVE-2", "debian", "zlib", "LOW", "t"),
+        fixture.Advisory("GHSA-3", "pip", "flask", "CRITICAL", "t", "9.0"),
+    ]
+    top = fixture.buckets(advisories)
+    assert json.loads(top["debian 13"]["openssl"]["CVE-1"]) == {"FixedVersion": "3.0-1"}
+    assert json.loads(top["debian 13"]["zlib"]["CVE-2"]) == {}
+    assert json.loads(top["pip::GitHub Security Advisory pip"]["flask"]["GHSA-3"]) == {
+        "PatchedVersions": ["9.0"],
+        "VulnerableVersions": ["<9.0"],
+    }
+    assert json.loads(top["vulnerability"]["GHSA-3"])["Severity"] == "CRITICAL"
+    assert set(top["data-source"]) == {"debian 13", "pip::GitHub Security Advisory pip"}
+    with pytest.raises(BuildError, match="ecosystem 'npm' is not one of debian, pip"):
+        fixture.buckets([fixture.Advisory("X", "npm", "left-pad", "HIGH", "t")])
+
+
+def test_the_databases_reference_gets_the_schemas_tag() -> None:
+    assert database.reference("127.0.0.1:5000/trivy-db") == "127.0.0.1:5000/trivy-db:2"
+    assert database.reference("mirror/trivy-db:7") == "mirror/trivy-db:7"
+    assert database.reference("mirror/trivy-db@sha256:ab") == "mirror/trivy-db@sha256:ab"
+
+
+def record_made(updated: dt.datetime) -> DatabaseRecord:
+    return DatabaseRecord("m/trivy-db", "sha256:d", "f" * 64, updated)
+
+
+def test_a_database_just_inside_the_age_passes_and_just_outside_fails_closed() -> None:
+    age = dt.timedelta(days=3)
+    database.require_fresh(record_made(NOW - age), age, NOW)
+    with pytest.raises(BuildError, match=r"3\.0 days ago; security/scan-policy.toml allows 3"):
+        database.require_fresh(record_made(NOW - age - dt.timedelta(minutes=1)), age, NOW)
+
+
+def test_no_database_or_another_schema_fails_closed(tmp_path: Path) -> None:
+    with pytest.raises(BuildError, match="no vulnerability database"):
+        database.record(tmp_path)
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "trivy.db").write_bytes(b"bolt")
+    (tmp_path / "db" / "metadata.json").write_text('{"Version": 1, "UpdatedAt": "x"}')
+    with pytest.raises(BuildError, match="schema 1, this trivy reads 2"):
+        database.record(tmp_path)
+
+
+def report(image_id: str) -> dict[str, object]:
+    vulns = [
+        {"VulnerabilityID": "CVE-1", "PkgName": "libssl3t64", "InstalledVersion": "3.5",
+         "FixedVersion": "3.6", "Severity": "HIGH", "Title": "t"},
+        {"VulnerabilityID": "CVE-2", "PkgName": "zlib1g", "InstalledVersion": "1.3",
+         "Severity": "CRITICAL"},
+    ]  # fmt: skip
+    return {
+        "Metadata": {"ImageID": image_id},
+        "Results": [{"Vulnerabilities": vulns}, {"Vulnerabilities": None}],
+    }
+
+
+def test_a_report_is_judged_by_the_policy_and_must_be_of_the_image() -> None:
+    lenient = dataclasses.replace(STRICT, fail_unfixed=False)
+    image = result.judged(report("sha256:a"), lenient, variant="slim", platform="linux/amd64",
+                          image_id="sha256:a", path=Path("r.json"))  # fmt: skip
+    assert [f.id for f in image.findings] == ["CVE-1", "CVE-2"]
+    assert [f.id for f in image.failing] == ["CVE-1"]
+    with pytest.raises(BuildError, match="trivy scanned sha256:b for slim"):
+        result.judged(report("sha256:b"), lenient, variant="slim", platform="linux/amd64",
+                      image_id="sha256:a", path=Path("r.json"))  # fmt: skip
+
+
+def a_result(*failing: Finding) -> ScanResult:
+    image = ImageScan("slim", "linux/amd64", "sha256:a", failing, failing, "r.json")
+    return ScanResult("0.76.0", record_made(NOW), {"v.json": "ab"}, "cd", NOW, NOW, (image,))
+
+
+def test_the_failure_names_the_finding_and_the_next_step() -> None:
+    fixable = Finding("CVE-1", "libssl3t64", "3.5", "3.6", "HIGH", "t")
+    message = a_result(fixable).failure()
+    assert "slim (linux/amd64): CVE-1 HIGH in libssl3t64 3.5 (fixed in 3.6)" in message
+    assert "`nox -s refresh`" in message
+    unfixed = dataclasses.replace(fixable, fixed="")
+    assert "no fix exists yet" in a_result(unfixed).failure()
+    assert "`nox -s refresh`" not in a_result(unfixed).failure()
+    assert a_result().passed
+    assert not a_result(fixable).passed
+
+
+def test_the_result_is_written_and_read_back(tmp_path: Path) -> None:
+    written = a_result(Finding("CVE-1", "p", "1", "2", "HIGH", "t"))
+    result.write(written, tmp_path / "result.json")
+    assert result.read(tmp_path / "result.json") == written
+
+
+def statement(finished: dt.datetime) -> dict[str, object]:
+    return {"predicateType": scanned.PREDICATE_TYPE,
+            "predicate": {"metadata": {"scanFinishedOn": database.stamp(finished)}}}  # fmt: skip
+
+
+def test_the_newest_attested_scan_decides_scanned_within() -> None:
+    image = Pinned.parse("127.0.0.1:5000/m@sha256:" + "a" * 64)
+    scans = [statement(NOW - dt.timedelta(days=9)), statement(NOW - dt.timedelta(days=1))]
+    assert scanned.require_within(scans, image, 2, NOW) == NOW - dt.timedelta(days=1)
+    with pytest.raises(BuildError, match=r"1\.00 days ago; --scanned-within allows 0\.5"):
+        scanned.require_within(scans, image, 0.5, NOW)
+    with pytest.raises(BuildError, match="a vuln attestation is a other"):
+        scanned.require_within([{"predicateType": "other"}], image, 2, NOW)
