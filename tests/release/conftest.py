@@ -16,12 +16,16 @@ from tools import builders, debtools
 from tools.builders import Builder
 from tools.images import record as build_record
 from tools.images.record import BuildRecord
+from tools.paths import SCAN_TESTS
 from tools.process import run_shown
 from tools.release.policy import Gate
 from tools.release.references import Repository
 from tools.release.registry import LoopbackRegistry
 from tools.release.release import KeyPair, Release, Released
 from tools.release.signing import Cosign
+from tools.scan import fixture, policy
+from tools.scan import gate as vulngate
+from tools.scan.result import ScanResult
 
 
 @pytest.fixture(scope="session")
@@ -46,6 +50,12 @@ def registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LoopbackRegis
 @pytest.fixture(scope="session")
 def repository(registry: LoopbackRegistry) -> Repository:
     return Repository(registry.address, "moscow-time")
+
+
+@pytest.fixture(scope="session")
+def registry_for_refusals(registry: LoopbackRegistry) -> Repository:
+    """A repository of its own, for releases that must stop part-way."""
+    return Repository(registry.address, "moscow-time-refused")
 
 
 @pytest.fixture(scope="session")
@@ -75,6 +85,24 @@ def release_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def scan(
+    record: BuildRecord, registry: LoopbackRegistry, tmp_path_factory: pytest.TempPathFactory
+) -> ScanResult:
+    """The vulnerability gate over the planted database (tests/scan), every planted
+    advisory it would fail on covered by VEX: a passing result to release with."""
+    workdir = tmp_path_factory.mktemp("scan")
+    repository = f"{registry.address}/trivy-db"
+    cache = fixture.fetched(run_shown, SCAN_TESTS / "advisories.yaml", workdir, repository)
+    vex = (SCAN_TESTS / "planted.vex.json", SCAN_TESTS / "covering.vex.json")
+    chosen = policy.read().with_vex(*vex)
+    result = vulngate.scan(
+        run_shown, vulngate.targets(record), chosen, cache=cache, outdir=workdir
+    )
+    vulngate.require_passed(result)
+    return result
+
+
+@pytest.fixture(scope="session")
 def released(
     *,
     builder: Builder,
@@ -83,6 +111,7 @@ def released(
     keys: KeyPair,
     record: BuildRecord,
     release_dir: Path,
+    scan: ScanResult,
 ) -> dict[str, Released]:
     release = Release(
         run_shown,
@@ -91,6 +120,7 @@ def released(
         repository=repository,
         key=keys,
         record=record,
+        scan=scan,
         workdir=release_dir,
     )
     return {r.variant: r for r in release.all()}

@@ -10,6 +10,7 @@ rehearse [--workdir DIR]                 docs/release.md's whole path against a 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import json
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from tools import debtools
 from tools.model import DEPLOYED_VARIANT, host_platform
-from tools.paths import REBUILD_DIR, RELEASE_DIR, ROOT
+from tools.paths import REBUILD_DIR, RELEASE_DIR, ROOT, SCAN_TESTS
 from tools.process import BuildError, rfc3339, run_shown
 from tools.rebuild import rebuild as rebuilding
 from tools.rebuild.findings import Finding
@@ -41,6 +42,8 @@ from tools.release.__main__ import (
 from tools.release.references import Pinned
 from tools.release.registry import LoopbackRegistry
 from tools.release.release import SBOM_TYPE, KeyPair
+from tools.scan import fixture
+from tools.scan.gate import GateOptions
 from tools.settings import NOX_ENV
 from tools.tables import table
 
@@ -108,10 +111,36 @@ def rehearse(workdir: Path) -> None:
     shutil.rmtree(workdir, ignore_errors=True)
     with LoopbackRegistry(workdir / "registry") as registry:
         releaser = keygen(workdir / "keys" / "cosign")
-        release(f"{registry.address}/moscow-time", releaser.private)
-        verify_images([], releaser.public)
+        rehearse_release(registry, workdir, releaser)
+        verify_images([], releaser.public, scanned_within=1)
+        refused_with(
+            lambda: verify_images([], releaser.public, scanned_within=0),
+            "verify-release --scanned-within 0 (every scan is older than that)",
+        )
         play(releaser.public)
         rehearse_rebuild(workdir, releaser)
+
+
+def rehearse_release(registry: LoopbackRegistry, workdir: Path, releaser: KeyPair) -> None:
+    """The release behind its vulnerability gate, the planted database (tests/scan) served
+    as its mirror: refused while a planted fixed advisory stands, released once a VEX
+    statement covers it, each image's scan attested."""
+    repository = f"{registry.address}/trivy-db"
+    fixture.served(
+        run_shown, SCAN_TESTS / "advisories.yaml", workdir / "trivy-db", f"{repository}:2"
+    )
+    planted = GateOptions(db_repository=repository, vex=(SCAN_TESTS / "planted.vex.json",))
+    target = f"{registry.address}/moscow-time"
+    refused_with(lambda: release(target, releaser.private, scanning=planted),
+                 "the release, while the planted advisories stand")  # fmt: skip
+    covered = dataclasses.replace(planted, vex=(*planted.vex, SCAN_TESTS / "covering.vex.json"))
+    release(target, releaser.private, scanning=covered)
+    stem = f"{DEPLOYED_VARIANT}.{host_platform().debian}"
+    attested = json.loads((RELEASE_DIR / f"{stem}.vuln.json").read_text())
+    print(f"\nthe vulnerability attestation of {stem}, abridged:")
+    print(json.dumps({"scanner": attested["scanner"] | {"result": "…"},
+                      "metadata": attested["metadata"],
+                      "vex": attested["invocation"]["parameters"]["vex"]}, indent=2))  # fmt: skip
 
 
 def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
@@ -138,11 +167,14 @@ def rehearse_rebuild(workdir: Path, releaser: KeyPair) -> None:
         "two keys, one of which rebuilt nothing": [rebuilders[0].public, rebuilders[1].public],
     }
     for who, keys in silent.items():
-        refused_with(functools.partial(verify_images, [], releaser.public, keys), who)
+        refused_with(
+            functools.partial(verify_images, [], releaser.public, keys),
+            f"verify-release --rebuilt-by ({who})",
+        )
     if forged is not None:
         refused_with(
             lambda: verify_images([str(forged)], releaser.public, [rebuilders[0].public]),
-            "the altered release",
+            "verify-release --rebuilt-by (the altered release)",
         )
 
 
@@ -151,9 +183,9 @@ def refused_with(check: Callable[[], None], who: str) -> None:
     try:
         check()
     except BuildError as refused:
-        print(f"\nverify-release --rebuilt-by ({who}) refuses: {refused}")
+        print(f"\n{who}: refused: {refused}")
     else:
-        raise BuildError(f"verify-release --rebuilt-by admitted {who}")
+        raise BuildError(f"{who}: admitted, where it must be refused")
 
 
 def altered_release(releaser: KeyPair) -> Pinned:

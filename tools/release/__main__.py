@@ -2,7 +2,9 @@
 
 keygen   [--prefix P]                    a cosign key pair (P.key, P.pub)
 release  --registry HOST:PORT/NAME [--key K] [--allow-dirty]
-verify  [REF@DIGEST ...] [--key PUB] [--rebuilt-by PUB ...]
+         [--db-repository REPO[@DIGEST]] [--vex OPENVEX ...] [--offline]
+                                         the vulnerability gate first (tools/scan)
+verify  [REF@DIGEST ...] [--key PUB] [--rebuilt-by PUB ...] [--scanned-within DAYS]
                                          default: every image of the last release
 gate    REF@DIGEST [--key PUB]           would the signature policy admit it?
 play    [--key PUB]                      gate, then podman kube play, then /healthz
@@ -14,6 +16,7 @@ functions are what the rehearsal (`python -m tools.rebuild rehearse`) calls.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -24,7 +27,7 @@ from tools.images import record as build_record
 from tools.loopback import free_port, get, wait_for
 from tools.paths import DEFAULT_KEY_PREFIX, KUSTOMIZE_BASE, RELEASE_DIR, ROOT
 from tools.process import BuildError, run_shown
-from tools.release import provenance, vsa
+from tools.release import provenance, scanned, vsa
 from tools.release import record as release_record
 from tools.release.consumer import verify
 from tools.release.kubeplay import KubePlay, write_playable
@@ -32,10 +35,14 @@ from tools.release.policy import Gate
 from tools.release.references import Pinned, Repository
 from tools.release.release import KeyPair, Release, overlay_dir, rendered_overlay
 from tools.release.signing import Cosign
+from tools.scan import gate as vulngate
+from tools.scan.database import stamp
 from tools.tables import table
 
 DEFAULT_PRIVATE = DEFAULT_KEY_PREFIX.with_suffix(".key")
 DEFAULT_PUBLIC = DEFAULT_KEY_PREFIX.with_suffix(".pub")
+#: The gate as the policy says: its database repository, its VEX documents.
+NO_GATE_OPTIONS = vulngate.GateOptions()
 #: Emulation aside, the distroless image answers in about a second; pulls take longer.
 PLAY_WITHIN = 120
 
@@ -50,14 +57,22 @@ def keygen(prefix: Path) -> KeyPair:
     return KeyPair(private, public)
 
 
-def release(registry: str, key: Path, *, allow_dirty: bool = False) -> None:
-    """Push what the build record names to `registry`, signed with `key`."""
+def release(
+    registry: str,
+    key: Path,
+    *,
+    allow_dirty: bool = False,
+    scanning: vulngate.GateOptions = NO_GATE_OPTIONS,
+) -> None:
+    """Run the vulnerability gate over what the build record names, then push it to
+    `registry`, signed with `key`, each image with its scan attested."""
     record = build_record.require()
     if not record.tree_clean and not allow_dirty:
         raise BuildError(
             "the images were built from uncommitted changes, so no commit describes them: "
             "commit, `nox -s build`, then release (or pass --allow-dirty for a trial)"
         )
+    scan = vulngate.run_gate(run_shown, record, scanning)
     builder = builders.named_builder(record.plan.builder)
     repository = Repository.parse(registry)
     released = Release(
@@ -67,6 +82,7 @@ def release(registry: str, key: Path, *, allow_dirty: bool = False) -> None:
         repository=repository,
         key=KeyPair.beside(key),
         record=record,
+        scan=scan,
     ).all()
     rows = [["image", "digest", "signature", "attestations"]]
     rows += [row for r in released for row in r.rows()]
@@ -78,9 +94,15 @@ def release(registry: str, key: Path, *, allow_dirty: bool = False) -> None:
     )
 
 
-def verify_images(images: Sequence[str], key: Path, rebuilt_by: Sequence[Path] = ()) -> None:
-    """Check each image's signatures, SBOM and provenance; with `rebuilt_by`, that every one
-    of those keys signed a PASSED rebuild of it."""
+def verify_images(
+    images: Sequence[str],
+    key: Path,
+    rebuilt_by: Sequence[Path] = (),
+    scanned_within: float | None = None,
+) -> None:
+    """Check each image's signatures, SBOM, provenance and scan; with `rebuilt_by`, that
+    every one of those keys signed a PASSED rebuild of it; with `scanned_within`, that its
+    newest vulnerability scan is at most that many days old."""
     for given in images or release_record.read().references():
         image = Pinned.parse(given)
         for verified in verify(cosign(), image, key):
@@ -92,6 +114,14 @@ def verify_images(images: Sequence[str], key: Path, rebuilt_by: Sequence[Path] =
                 f"{key}; SBOM of {verified.components()} components; provenance:"
             )
             print(table(provenance.summary(verified.provenance)))
+            if scanned_within is not None:
+                now = dt.datetime.now(dt.UTC)
+                newest = scanned.require_within(
+                    verified.scans, verified.image, scanned_within, now
+                )
+                print(
+                    f"scanned for vulnerabilities {stamp(newest)}, within {scanned_within:g} days"
+                )
             for public in rebuilt_by:
                 verifier = vsa.require_passed(cosign(), verified.image, public, original=given)
                 print(f"rebuilt bit for bit by {verifier} (signed with {public}): PASSED")
@@ -159,6 +189,7 @@ def parser() -> argparse.ArgumentParser:
     sub.add_argument("--registry", required=True, help="HOST[:PORT]/NAME")
     add_key_option(sub, DEFAULT_PRIVATE, "the signing key")
     sub.add_argument("--allow-dirty", action="store_true")
+    vulngate.add_options(sub)
     sub = commands.add_parser("verify", help="check a release's signatures and attestations")
     add_images_argument(sub)
     add_key_option(sub, DEFAULT_PUBLIC, "the releaser's public key")
@@ -170,6 +201,8 @@ def parser() -> argparse.ArgumentParser:
         metavar="PUB",
         help="require a PASSED rebuild signed with this key (repeatable)",
     )
+    sub.add_argument("--scanned-within", type=float, metavar="DAYS",
+                     help="require a vulnerability scan at most DAYS old")  # fmt: skip
     sub = commands.add_parser("gate", help="would the signature policy admit this image?")
     sub.add_argument("image", metavar="REF@DIGEST")
     add_key_option(sub, DEFAULT_PUBLIC, "the releaser's public key")
@@ -186,8 +219,10 @@ def refused_unless(admitted: bool) -> None:
 #: Each command's call, from its parsed options: the one place options become arguments.
 COMMANDS: dict[str, Callable[[argparse.Namespace], object]] = {
     "keygen": lambda o: keygen(o.prefix),
-    "release": lambda o: release(o.registry, o.key, allow_dirty=o.allow_dirty),
-    "verify": lambda o: verify_images(o.images, o.key, o.rebuilt_by),
+    "release": lambda o: release(
+        o.registry, o.key, allow_dirty=o.allow_dirty, scanning=vulngate.GateOptions.of(o)
+    ),
+    "verify": lambda o: verify_images(o.images, o.key, o.rebuilt_by, o.scanned_within),
     "gate": lambda o: refused_unless(gate(o.image, o.key)),
     "play": lambda o: play(o.key),
 }

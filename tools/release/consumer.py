@@ -3,8 +3,8 @@
 It checks the signature on REF@DIGEST with the public key. For an image
 index, it then takes each platform's manifest the index lists (the index's
 bytes must hash to its digest) and checks each the same way: its signature,
-then its SBOM and provenance attestations (verified with the same key), each
-about this digest, the provenance naming this platform. It says what the
+then its SBOM, provenance and vulnerability-scan attestations (verified with
+the same key), each about this digest, the provenance naming this platform. It says what the
 provenance says was built from what. Any failure is a BuildError naming
 what to do.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.process import BuildError
-from tools.release import manifests, provenance
+from tools.release import manifests, provenance, scanned
 from tools.release.references import Pinned
 from tools.release.release import SBOM_TYPE
 from tools.release.signing import Cosign, signed_digest, subject_digests
@@ -32,6 +32,8 @@ class Verified:
     signatures: int
     sbom: dict[str, Any]
     provenance: dict[str, Any]
+    #: Every vulnerability scan's statement about this digest (at least one).
+    scans: list[dict[str, Any]]
 
     def components(self) -> int:
         return len(self.sbom.get("components", []))
@@ -83,4 +85,13 @@ def verify_image(cosign: Cosign, image: Pinned, public_key: Path, *, platform: s
     built_for = built["predicate"]["buildDefinition"]["internalParameters"]["platform"]
     if platform and built_for != platform:
         raise BuildError(f"{image} is listed for {platform}, but its provenance says {built_for}")
-    return Verified(image, platform, signatures, dict(sbom["predicate"]), dict(built["predicate"]))
+    scans = [
+        s
+        for s in cosign.verify_attestation(image, public_key, scanned.COSIGN_TYPE)
+        if image.digest in subject_digests(s)
+    ]
+    if not scans:
+        raise BuildError(f"no vulnerability scan attestation of {image} is about {image.digest}")
+    return Verified(
+        image, platform, signatures, dict(sbom["predicate"]), dict(built["predicate"]), scans
+    )

@@ -1,10 +1,12 @@
-"""`nox -s release`: push by digest, sign, attach SBOM and provenance, pin the deployments.
+"""`nox -s release`: push by digest, sign, attach SBOM, provenance and the vulnerability
+scan, pin the deployments.
 
 Each variant's image index is pushed from the builder's store as built (the
 build record says which IDs), so what is signed is what was
 tested. The index and each platform's manifest in it are signed; each
 platform's image gets its own SBOM, made afresh and naming the same image ID,
-and its own provenance, which must fit SLSA v1. The release then verifies its
+its own provenance, which must fit SLSA v1, and the vulnerability gate's result for
+it (tools/scan; the release refuses an image that fails the gate). The release then verifies its
 own signatures, and writes the index digests where the deployments read them:
 a kustomize overlay and compose's variable.
 """
@@ -36,10 +38,11 @@ from tools.model import (
 )
 from tools.paths import KUSTOMIZE_BASE, RELEASE_DIR, ROOT
 from tools.process import BuildError, Runner
-from tools.release import manifests, provenance
+from tools.release import manifests, provenance, scanned
 from tools.release import record as release_record
 from tools.release.references import Pinned, Repository
 from tools.release.signing import Cosign, signed_digest
+from tools.scan.result import ImageScan, ScanResult
 from tools.settings import COMPOSE_IMAGE_ENV
 
 SBOM_TYPE = "cyclonedx"
@@ -112,10 +115,11 @@ class Release:
         repository: Repository,
         key: KeyPair,
         record: BuildRecord,
+        scan: ScanResult,
         workdir: Path = RELEASE_DIR,
     ) -> None:
         self.run, self.builder, self.cosign = run, builder, cosign
-        self.repository, self.key, self.record = repository, key, record
+        self.repository, self.key, self.record, self.scan = repository, key, record, scan
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
 
@@ -172,12 +176,17 @@ class Release:
         return path
 
     def attest(self, variant: Variant, platform: Platform, image: Pinned, image_id: str) -> None:
-        """One platform's manifest: its SBOM and its provenance."""
+        """One platform's manifest: its SBOM, its provenance and its vulnerability scan."""
         sbom = self.sbom(variant, platform, image_id)
-        predicate = self.workdir / f"{variant.name}.{platform.debian}.provenance.json"
+        stem = f"{variant.name}.{platform.debian}"
+        predicate = self.workdir / f"{stem}.provenance.json"
         predicate.write_text(json.dumps(self.predicate(variant, platform), indent=2) + "\n")
+        scan = self.passing_scan(variant.name, platform.name, image_id)
+        vulns = self.workdir / f"{stem}.vuln.json"
+        vulns.write_text(json.dumps(scanned.predicate(self.scan, scan), indent=2) + "\n")
         self.cosign.attest(image, self.key.private, sbom, SBOM_TYPE)
         self.cosign.attest(image, self.key.private, predicate, provenance.COSIGN_TYPE)
+        self.cosign.attest(image, self.key.private, vulns, scanned.COSIGN_TYPE)
 
     def check_signed(self, image: Pinned) -> None:
         signed = {signed_digest(p) for p in self.cosign.verify(image, self.key.public)}
@@ -205,10 +214,21 @@ class Release:
             self.attest(variant, PLATFORMS[platform], child, images[platform])
         for image in (pinned, *children.values()):
             self.check_signed(image)
-        attached = (SBOM_TYPE, provenance.COSIGN_TYPE)
+        attached = (SBOM_TYPE, provenance.COSIGN_TYPE, scanned.COSIGN_TYPE)
         return Released(variant.name, pinned, children, dict(images), attached)
 
+    def passing_scan(self, variant: str, platform: str, image_id: str) -> ImageScan:
+        if (scan := self.scan.image(image_id)) is None or scan.failing:
+            raise BuildError(
+                f"{variant} ({platform}) has no passing vulnerability scan of {image_id[:19]}…: "
+                "`nox -s vulns` says why; fix it, then release"
+            )
+        return scan
+
     def all(self) -> list[Released]:
+        """Every variant, once every image passed the gate (nothing is pushed before)."""
+        for built in self.record.images:
+            self.passing_scan(built.variant, built.platform, built.image_id)
         released = [self.variant(variant) for variant in VARIANTS.values()]
         write_record(released, self.repository, self.workdir)
         return released
