@@ -121,11 +121,13 @@ class Container:
 
 
 def memory_mb(usage: str) -> float:
-    """MiB from `docker stats`' MemUsage column ("12.5MiB / 23.4GiB")."""
-    amount = re.match(r"([\d.]+)\s*([KMG]i?B)", usage)
+    """MiB from `docker stats`' MemUsage column ("12.5MiB / 23.4GiB"; "0B / 0B" for a
+    container that stopped between the check and the read)."""
+    amount = re.match(r"([\d.]+)\s*([KMG]?i?B)", usage)
     if not amount:
         raise BuildError(f"cannot read memory from {usage!r}")
-    factor = {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1000, "MB": 1, "GB": 1000}
+    factor = {"B": 1 / 1024**2, "KiB": 1 / 1024, "MiB": 1, "GiB": 1024, "kB": 1 / 1000,
+              "MB": 1, "GB": 1000}  # fmt: skip
     return float(amount[1]) * factor.get(amount[2], 1)
 
 
