@@ -15,16 +15,14 @@ from pathlib import Path
 import nox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from tools import containers, model, noxglue, paths
+from tools import model, noxglue, paths
 from tools.images import pipeline, record
-from tools.inputs import locking
 from tools.inputs import vendor as vendoring
 from tools.noxglue import build_context, install_locked, release_tool, require_images, user_errors
 from tools.process import run_shown
 from tools.rebuild import published
 from tools.rebuild import reproduce as reproducing
 from tools.rebuild import vary as varying
-from tools.settings import Settings
 
 nox.needs_version = ">=2025.02.09"
 # uv when installed (a dev-lock install: 70 s with pip, seconds with uv); venv otherwise.
@@ -72,12 +70,8 @@ def serve(session: nox.Session) -> None:
 @user_errors
 def lock(session: nox.Session) -> None:
     """Lock wheels, Debian packages, upstream bases (`-- --check`: stale? drift? moved tags?)."""
-    check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
     install_locked(session, model.DEV_LOCK)
-    pip_compile = noxglue.venv_program(session, "pip-compile")
-    stale = locking.lock_all(pip_compile, Settings.read().bases_lock, check=check, extra=extra)
-    if stale:
-        session.error(f"out of date: {', '.join(stale)}; run `nox -s refresh`")
+    noxglue.lock(session)
 
 
 # ---- Deployment (before the images: it needs none) ---------------------------
@@ -112,9 +106,7 @@ def up(session: nox.Session) -> None:
     install_locked(session, model.BUILD_LOCK)
     context = build_context(session)
     session.log(pipeline.report(context, pipeline.build_images(context)))
-    command = containers.foreground(model.VARIANTS[model.DEPLOYED_VARIANT].tag(), port=5000)
-    session.log(f"serving http://127.0.0.1:5000 ({command[0]} run; Ctrl-C stops it)")
-    session.run(*command, external=True)
+    noxglue.serve_deployed(session, port=5000)
 
 
 @nox.session
@@ -231,6 +223,13 @@ def refresh(session: nox.Session) -> None:
 
 # ---- Measurements ------------------------------------------------------------
 @nox.session(tags=["ci"])
+def mutants(session: nox.Session) -> None:
+    """Mutation-test the code that guards trust (`-- MODULE ...`; `--record`: a full run)."""
+    install_locked(session, *TEST_LOCKS)
+    session.run("python", "-m", "tools.mutants", *session.posargs)
+
+
+@nox.session(tags=["ci"])
 def bench(session: nox.Session) -> None:
     """Measure size, cold start, throughput, memory and stop time against a baseline."""
     require_images(session)
@@ -241,8 +240,8 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=False, name="bench-loop")
 def bench_loop(session: nox.Session) -> None:
     """Time `nox -s build` in the edit-build loop (`-- --ref OLD`, `--arm64`, `--rounds N`)."""
-    this_nox = {"NOX": os.path.abspath(sys.argv[0])}
-    session.run(sys.executable, "-m", "tools.bench.loop", *session.posargs, env=this_nox)
+    session.run(sys.executable, "-m", "tools.bench.loop", *session.posargs,
+                env={"NOX": os.path.abspath(sys.argv[0])})  # fmt: skip
 
 
 @nox.session(tags=["ci"])

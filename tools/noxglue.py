@@ -18,15 +18,22 @@ from pathlib import Path
 
 import nox
 
-from tools import builders
+from tools import builders, containers
 from tools.checks import compose, deploy_probe, trivy
 from tools.containers import runnable_images, why_not_runnable
 from tools.images import record
 from tools.images.context import Build
 from tools.images.options import Options
 from tools.images.plan import make_plan
-from tools.inputs import piplocks
-from tools.model import DEV_LOCK, KUBERNETES_VERSION, RUNTIME_LOCK, VARIANTS, PipLock
+from tools.inputs import locking, piplocks
+from tools.model import (
+    DEPLOYED_VARIANT,
+    DEV_LOCK,
+    KUBERNETES_VERSION,
+    RUNTIME_LOCK,
+    VARIANTS,
+    PipLock,
+)  # fmt: skip
 from tools.paths import (
     COMPOSE_FILE,
     KUSTOMIZE_BASE,
@@ -176,3 +183,20 @@ def conclude(session: nox.Session, comparison: Comparison, failure: str) -> None
         session.skip(comparison.incomparable)
     if not comparison.passed:
         session.error(failure)
+
+
+def lock(session: nox.Session) -> None:
+    """`nox -s lock [-- --check]`: an out-of-date lock fails the check (a bot acts on it)."""
+    check, extra = "--check" in session.posargs, [a for a in session.posargs if a != "--check"]
+    pip_compile = venv_program(session, "pip-compile")
+    if stale := locking.lock_all(
+        pip_compile, Settings.read().bases_lock, check=check, extra=extra
+    ):
+        session.error(f"out of date: {', '.join(stale)}; run `nox -s refresh`")
+
+
+def serve_deployed(session: nox.Session, *, port: int) -> None:
+    """The deployed variant in the foreground on 127.0.0.1:PORT until Ctrl-C."""
+    command = containers.foreground(VARIANTS[DEPLOYED_VARIANT].tag(), port=port)
+    session.log(f"serving http://127.0.0.1:{port} ({command[0]} run; Ctrl-C stops it)")
+    session.run(*command, external=True)

@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -162,13 +163,17 @@ def member(name: str, kind: bytes = tarfile.REGTYPE, link: str = "") -> tarfile.
     return info
 
 
-HOSTILE_MEMBERS = {
-    "a path that climbs": member("../escaped.txt"),
-    "an absolute path": member("/moscow-time-absolute-escape.txt"),
-    "a symlink out": member("link", tarfile.SYMTYPE, "../../etc/passwd"),
-    "a symlink to an absolute path": member("abs-link", tarfile.SYMTYPE, "/etc/passwd"),
-    "a hardlink out": member("hard", tarfile.LNKTYPE, "../outside"),
-    "a device file": member("dev/sda", tarfile.BLKTYPE),
+#: Each kind, given the test's tmp_path: an escape lands there (beside the destination,
+#: tmp_path/out), never elsewhere on the machine, even when a mutant lets it through.
+HOSTILE_MEMBERS: dict[str, Callable[[Path], tarfile.TarInfo]] = {
+    "a path that climbs": lambda tmp: member("../escaped.txt"),
+    "an absolute path": lambda tmp: member(str(tmp / "escaped-absolute.txt")),
+    "a symlink out": lambda tmp: member("link", tarfile.SYMTYPE, "../../etc/passwd"),
+    "a symlink to an absolute path": lambda tmp: member(
+        "abs-link", tarfile.SYMTYPE, "/etc/passwd"
+    ),
+    "a hardlink out": lambda tmp: member("hard", tarfile.LNKTYPE, "../outside"),
+    "a device file": lambda tmp: member("dev/sda", tarfile.BLKTYPE),
 }
 
 
@@ -183,13 +188,13 @@ def test_a_hostile_member_is_refused_and_nothing_lands_outside(
         pytest.skip("this Python has no tarfile filters: the other case covers it")
     destination = tmp_path / "out"
     destination.mkdir()
-    bad = HOSTILE_MEMBERS[kind]
+    bad = HOSTILE_MEMBERS[kind](tmp_path)
     with hostile(tmp_path, bad) as tar, pytest.raises((BuildError, tarfile.TarError)) as refused:
         archives.extract_all(tar, destination)
     if not filters:  # our own check names the member
         assert bad.name in str(refused.value)
     assert not (tmp_path / "escaped.txt").exists()
-    assert not Path("/moscow-time-absolute-escape.txt").exists()
+    assert not (tmp_path / "escaped-absolute.txt").exists()
 
 
 def test_a_symlink_inside_the_destination_is_unpacked(
@@ -201,3 +206,30 @@ def test_a_symlink_inside_the_destination_is_unpacked(
     with hostile(tmp_path, member("inner-link", tarfile.SYMTYPE, "fine.txt")) as tar:
         archives.extract_all(tar, destination)
     assert (destination / "inner-link").is_symlink()
+
+
+def test_a_config_with_none_of_the_noise_is_left_as_it_is() -> None:
+    bare = {"rootfs": {"type": "layers", "diff_ids": DIFF_IDS}, "history": [{"created_by": "x"}]}
+    assert archives.normalized_config(bare) == bare
+    assert archives.normalized_config({}) == {}
+
+
+def test_a_config_only_image_is_written_into_a_new_or_an_existing_directory(
+    tmp_path: Path,
+) -> None:
+    manifest = {"schemaVersion": 2, "config": {"digest": "sha256:x", "size": 1}, "layers": []}
+    nested = tmp_path / "not" / "yet"
+    first = archives.write_config_only_image(nested, manifest, {"a": 1})
+    assert archives.write_config_only_image(nested, manifest, {"a": 1}) == first
+
+
+def test_a_directory_member_reads_as_nothing(tmp_path: Path) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        directory = tarfile.TarInfo("etc")
+        directory.type = tarfile.DIRTYPE
+        tar.addfile(directory)
+    with tarfile.open(fileobj=io.BytesIO(buffer.getvalue())) as tar:
+        read = archives.tar_reader(tar)
+        assert read("etc") is None
+        assert read("missing") is None

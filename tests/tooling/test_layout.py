@@ -25,7 +25,7 @@ RANKS = {
     "tools.inputs": 1, "tools.builders": 2, "tools.images": 3,
     "tools.containers": 4, "tools.checks": 4, "tools.scan": 4,
     "tools.release": 5, "tools.rebuild": 6,
-    "tools.bench": 7, "tools.stress": 7, "tools.noxglue": 8,
+    "tools.bench": 7, "tools.stress": 7, "tools.mutants": 7, "tools.noxglue": 8,
 }  # fmt: skip
 MAX_MODULE_LINES, MAX_FUNCTION_LINES = 300, 50
 SOURCES = sorted((ROOT / "tools").rglob("*.py"))

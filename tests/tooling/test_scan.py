@@ -52,7 +52,8 @@ def test_the_repositorys_policy_reads_and_names_its_vex() -> None:
     [
         ('severities = ["HIGH", "SEVERE"]', r"\['SEVERE'\] are not trivy's"),
         ('vex = ["security/missing.json"]', "missing.json'] do not exist"),
-        ("surprise = 1", "unknown keys surprise"),
+        ("surprise = 1\nother = 2", "unknown keys other, surprise"),
+        ("fail_unfixed = ", "policy.toml: .*see docs/scanning.md for its keys"),
     ],
 )
 def test_a_bad_policy_is_refused_and_named(tmp_path: Path, change: str, message: str) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from moscow_time.clock import ZONE_NAME, format_utc_offset, moscow_time
+from moscow_time.clock import ZONE_NAME, _load_zone, format_utc_offset, moscow_time
 
 # Strategies
 EARLIEST = datetime(1900, 1, 1)
@@ -145,3 +145,13 @@ def test_result_does_not_depend_on_the_zone_the_instant_came_in(instant: datetim
 def test_naive_datetimes_are_rejected_with_a_clear_error(naive: datetime) -> None:
     with pytest.raises(ValueError, match="needs an aware datetime"):
         moscow_time(naive)
+
+
+def test_the_zone_is_read_from_the_pinned_tzdata_package() -> None:
+    zone = _load_zone(ZONE_NAME)
+    assert zone.key == ZONE_NAME
+    assert datetime(2026, 1, 1, tzinfo=zone).utcoffset() == timedelta(hours=3)
+
+
+def test_a_zero_offset_is_written_with_a_plus() -> None:
+    assert format_utc_offset(timedelta(0)) == "+00:00"

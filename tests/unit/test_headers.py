@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -48,3 +49,30 @@ def test_the_middleware_adds_them_to_any_wsgi_response() -> None:
     ((status, headers),) = seen
     assert status == "418 I'm a teapot"
     assert {name for name, _ in headers} == {"Content-Type", *NAMES}
+
+
+def test_an_error_response_keeps_its_exc_info_for_the_server() -> None:
+    """PEP 3333: an app that fails after starting a response calls start_response again with
+    exc_info, and only then may the server replace the headers; the middleware must pass
+    it on, or the server raises instead of sending the error page."""
+    passed: list[object] = []
+
+    def failing(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise RuntimeError("after the headers")
+        except RuntimeError:
+            error = sys.exc_info()
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], error)
+            return [b"an error page"]
+
+    def start_response(
+        status: str, headers: list[tuple[str, str]], exc_info: object = None
+    ) -> object:
+        passed.append(exc_info)
+        return lambda data: None
+
+    SecurityHeaders(failing)({}, start_response)  # type: ignore[arg-type]
+    assert passed[0] is None
+    assert isinstance(passed[1], tuple)
+    assert isinstance(passed[1][1], RuntimeError)
