@@ -17,6 +17,7 @@ import argparse
 import collections
 import dataclasses
 import datetime as dt
+import importlib.metadata
 import json
 import re
 import shutil
@@ -203,7 +204,7 @@ def record(now: Sequence[Score], seconds: float, path: Path = SCORES) -> None:
         "date": dt.date.today().isoformat(),
         "commit": capture("git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"),
         "seconds": round(seconds),
-        "tool": "mutmut " + capture("mutmut", "--version").split()[-1],
+        "tool": f"mutmut {importlib.metadata.version('mutmut')}",
         "modules": {
             s.module: dataclasses.asdict(s) | {"percent": round(s.percent, 1)} for s in now
         },

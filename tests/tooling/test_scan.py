@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -171,3 +172,116 @@ def test_the_newest_attested_scan_decides_scanned_within() -> None:
         scanned.require_within(scans, image, 0.5, NOW)
     with pytest.raises(BuildError, match="a vuln attestation is a other"):
         scanned.require_within([{"predicateType": "other"}], image, 2, NOW)
+
+
+def test_every_field_of_a_finding_is_read_and_a_missing_one_has_its_default() -> None:
+    found = result.findings_of(report("sha256:a"))
+    assert found == [
+        Finding("CVE-1", "libssl3t64", "3.5", "3.6", "HIGH", "t"),
+        Finding("CVE-2", "zlib1g", "1.3", "", "CRITICAL", ""),
+    ]
+    bare = {"Results": [{"Vulnerabilities": [{"VulnerabilityID": "X", "PkgName": "p"}]}]}
+    assert result.findings_of(bare) == [Finding("X", "p", "", "", "UNKNOWN", "")]
+    assert result.findings_of({}) == []
+
+
+def test_a_report_without_metadata_names_no_image_and_is_refused() -> None:
+    with pytest.raises(BuildError, match="trivy scanned None for slim"):
+        result.judged({}, STRICT, variant="slim", platform="linux/amd64", image_id="sha256:a",
+                      path=Path("r.json"))  # fmt: skip
+
+
+def test_the_judged_image_keeps_its_names() -> None:
+    image = result.judged(report("sha256:a"), STRICT, variant="slim", platform="linux/arm64",
+                          image_id="sha256:a", path=Path("build/r.json"))  # fmt: skip
+    assert (image.variant, image.platform, image.image_id, image.report) == (
+        "slim",
+        "linux/arm64",
+        "sha256:a",
+        "build/r.json",
+    )
+    assert image.name == "slim (linux/arm64)"
+
+
+def test_the_failure_reads_in_full() -> None:
+    fixable = Finding("CVE-1", "libssl3t64", "3.5", "3.6", "HIGH", "t")
+    unfixed = Finding("CVE-2", "zlib1g", "1.3", "", "CRITICAL", "u")
+    assert a_result(fixable, unfixed).failure() == (
+        "2 finding(s) fail security/scan-policy.toml:\n"
+        "  slim (linux/amd64): CVE-1 HIGH in libssl3t64 3.5 (fixed in 3.6): t\n"
+        "  slim (linux/amd64): CVE-2 CRITICAL in zlib1g 1.3 (no fix yet): u\n"
+        "Debian or PyPI has a fix: `nox -s refresh` (relock, rebuild, scan again), then commit "
+        "the locks; if one does not affect us, say why in security/vex.openvex.json "
+        "(docs/scanning.md#vex)"
+    )
+    assert (
+        a_result(unfixed)
+        .failure()
+        .endswith(
+            "no fix exists yet; if one does not affect us, say why in security/vex.openvex.json "
+            "(docs/scanning.md#vex)"
+        )
+    )
+
+
+def test_the_written_result_says_whether_it_passed(tmp_path: Path) -> None:
+    path = tmp_path / "not" / "yet" / "result.json"
+    result.write(a_result(), path)
+    assert json.loads(path.read_text())["passed"] is True
+    result.write(a_result(Finding("CVE-1", "p", "1", "2", "HIGH", "t")), path)
+    assert json.loads(path.read_text())["passed"] is False
+
+
+def test_times_are_written_and_read_in_utc() -> None:
+    moscow = dt.timezone(dt.timedelta(hours=3))
+    assert database.stamp(dt.datetime(2026, 12, 4, 15, 0, tzinfo=moscow)) == "2026-12-04T12:00:00Z"
+    assert database.parse("2026-12-04T12:00:00Z") == NOW
+
+
+def test_a_registry_with_a_port_and_a_nested_repository_gets_the_tag_once() -> None:
+    assert database.reference("127.0.0.1:5000/a/trivy-db") == "127.0.0.1:5000/a/trivy-db:2"
+    assert database.reference("127.0.0.1:5000/a/trivy-db@sha256:ab") == (
+        "127.0.0.1:5000/a/trivy-db@sha256:ab"
+    )
+
+
+def database_files(cache: Path, *, version: int = 2, source: bool = True) -> None:
+    (cache / "db").mkdir(parents=True, exist_ok=True)
+    (cache / "db" / "trivy.db").write_bytes(b"bolt")
+    meta = {"Version": version, "UpdatedAt": "2026-12-04T12:00:00Z"}
+    (cache / "db" / "metadata.json").write_text(json.dumps(meta))
+    if source:
+        where = {"repository": "mirror/trivy-db", "digest": "sha256:ab"}
+        (cache / "db" / database.SOURCE_FILE).write_text(json.dumps(where))
+
+
+def test_the_record_names_the_artifact_the_file_and_its_time(tmp_path: Path) -> None:
+    database_files(tmp_path)
+    assert database.record(tmp_path) == DatabaseRecord(
+        "mirror/trivy-db", "sha256:ab", hashlib.sha256(b"bolt").hexdigest(), NOW
+    )
+    assert database.record(tmp_path).uri() == "oci://mirror/trivy-db@sha256:ab"
+    (tmp_path / "db" / database.SOURCE_FILE).unlink()  # placed by hand
+    by_hand = database.record(tmp_path)
+    assert (by_hand.repository, by_hand.digest) == (None, None)
+    assert by_hand.uri() == f"file:trivy.db@sha256:{hashlib.sha256(b'bolt').hexdigest()}"
+
+
+def test_half_a_database_is_no_database(tmp_path: Path) -> None:
+    database_files(tmp_path)
+    (tmp_path / "db" / "metadata.json").unlink()
+    with pytest.raises(BuildError, match="no vulnerability database"):
+        database.record(tmp_path)
+    database_files(tmp_path)
+    (tmp_path / "db" / "trivy.db").unlink()
+    with pytest.raises(BuildError) as missing:
+        database.record(tmp_path)
+    assert str(missing.value).endswith(
+        "Fetch one: `nox -s vulns` online, `nox -s vulns -- --db-repository MIRROR` from a "
+        "mirror, or put trivy.db and metadata.json there by hand (docs/scanning.md)"
+    )
+    database_files(tmp_path, version=3)
+    with pytest.raises(
+        BuildError, match=r"schema 3, this trivy reads 2: fetch the database again"
+    ):
+        database.record(tmp_path)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +106,7 @@ class FakeCosign:
 
     def verify_attestation(self, image: Pinned, key: Path, kind: str) -> list[dict[str, Any]]:
         assert kind == vsa.PREDICATE_TYPE
+        assert (image, key.name) == (IMAGE, "rebuilder.pub"), "asked about another image or key"
         if self.statements is None:
             raise BuildError("verifying failed: no matching attestations")
         return self.statements
@@ -136,3 +139,38 @@ def test_a_verifier_is_named_by_its_key(tmp_path: Path) -> None:
     assert first == vsa.key_id(tmp_path / "a.pub")
     assert first != vsa.key_id(tmp_path / "b.pub")
     assert first.startswith("urn:moscow-time:rebuilder:key-sha256:")
+    fingerprint = hashlib.sha256(b"a").hexdigest()[:32]
+    assert first == f"urn:moscow-time:rebuilder:key-sha256:{fingerprint}"
+
+
+def canonical(document: object) -> str:
+    """sha256 of the document as in-toto names JSON: sorted keys, no spaces."""
+    return hashlib.sha256(json.dumps(document, sort_keys=True, separators=(",", ":")).encode())\
+        .hexdigest()  # fmt: skip
+
+
+def test_every_input_is_named_by_its_digest_in_the_algorithms_own_key() -> None:
+    built = inputs()
+    used = vsa.inputs_used(IMAGE, a_predicate(), built)
+    provenance, commit, *rest = used
+    assert provenance["digest"] == {"sha256": canonical(a_predicate())}
+    assert canonical({"b": 1, "a": [1, 2]}) == vsa.canonical_digest({"b": 1, "a": [1, 2]})
+    assert commit == {
+        "uri": f"git+moscow-time@{built.commit}",
+        "digest": {"gitCommit": built.commit},
+    }
+    locks = [{"uri": name, "digest": {"sha256": sha}} for name, sha in sorted(built.locks.items())]
+    bases = [{"uri": ref, "digest": {"sha256": image_id.removeprefix("sha256:")}}
+             for ref, image_id in sorted(built.bases.values())]  # fmt: skip
+    assert rest == locks + bases
+    assert all(not d["digest"].get("sha256", "").startswith("sha256:") for d in rest)
+
+
+def test_a_statement_missing_our_policy_or_a_resource_is_not_a_verdict() -> None:
+    for missing in ("policy", "resourceUri"):
+        predicate = {k: v for k, v in summary().items() if k != missing}
+        assert vsa.verdict([statement(predicate)], IMAGE) is None
+
+
+def test_a_summary_without_verified_levels_fits_the_schema() -> None:
+    vsa.check({k: v for k, v in summary(passed=False).items() if k != "verifiedLevels"})
