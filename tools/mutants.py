@@ -182,6 +182,19 @@ def unexplained(found: Mapping[str, Mapping[str, str]], listed: Mapping[str, str
     )
 
 
+def stale(found: Mapping[str, Mapping[str, str]], listed: Mapping[str, str]) -> list[str]:
+    """Listed mutants of the modules run that no longer survive (killed, or renumbered
+    because the code changed): the line should go."""
+    statuses = {name: status for mutants in found.values() for name, status in mutants.items()}
+    run = set(found)
+    return sorted(
+        name
+        for name in listed
+        if any(name.startswith(f"{module}.") for module in run)
+        and statuses.get(name) != "survived"
+    )
+
+
 def below_floor(now: Sequence[Score], floor: Mapping[str, float]) -> list[str]:
     """Modules whose score dropped more than SLACK points below the committed run's."""
     return [
@@ -254,7 +267,11 @@ def report(
     now = scores(found)
     header = ["module", "mutants", "killed", "survived", "no test", "other", "score"]
     print(table([header, *(s.row() for s in now)]))
-    survivors = unexplained(found, equivalent())
+    listed = equivalent()
+    survivors = unexplained(found, listed)
+    if gone := stale(found, listed):
+        print(f"{len(gone)} line(s) of {EQUIVALENT.relative_to(ROOT)} name no survivor now: "
+              f"remove {', '.join(gone)}")  # fmt: skip
     listing = WORKDIR / "survivors.txt"
     listing.write_text("".join(f"{name}\n" for name in survivors))
     print(f"{len(survivors)} survivor(s) neither killed nor in {EQUIVALENT.relative_to(ROOT)}: "

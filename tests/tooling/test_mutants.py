@@ -86,3 +86,17 @@ def test_a_module_more_than_the_slack_below_the_floor_fails(tmp_path: Path) -> N
     scores.write_text(json.dumps({"modules": {"m": {"percent": 91.5}}}))
     assert mutants.floor(scores) == {"m": 91.5}
     assert mutants.floor(tmp_path / "none.json") == {}
+
+
+def test_a_listed_mutant_that_no_longer_survives_is_stale() -> None:
+    found = mutants.parse(RESULTS)
+    listed = {
+        "tools.scan.policy.x_read__mutmut_2": "survives: kept",
+        "tools.scan.policy.x_read__mutmut_1": "killed now",
+        "tools.scan.policy.x_read__mutmut_99": "renumbered away",
+        "tools.inputs.debs.x_fetch__mutmut_1": "a module not run",
+    }
+    assert mutants.stale(found, listed) == [
+        "tools.scan.policy.x_read__mutmut_1",
+        "tools.scan.policy.x_read__mutmut_99",
+    ]

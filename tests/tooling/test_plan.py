@@ -136,6 +136,46 @@ def test_a_record_reads_back_as_written_and_knows_the_hosts_images(tmp_path: Pat
     assert found.image("slim", OTHER.name).image_id == "sha256:2"
 
 
+def schema_1(arch: str) -> dict[str, object]:
+    """A record as commits before the plan wrote it: images with no platform."""
+    built = {"variant": "slim", "tags": ["moscow-time:slim"], "base": "b", "image_id": "sha256:1"}
+    other = built | {"platform": "linux/arm64", "image_id": "sha256:2"}
+    return {"builder": "buildah", "builder_version": "buildah version 1.28.2",
+            "reproducible": True, "source_date_epoch": 1795758711, "revision": "4cfa9e2",
+            "tree_clean": True, "offline": True, "arch": arch, "images": [built],
+            "other_platforms": [other]}  # fmt: skip
+
+
+def test_a_schema_1_record_reads_every_field_and_takes_the_machines_platform() -> None:
+    found = BuildRecord.from_json(schema_1("x86_64"))
+    assert found.schema == 1
+    plan = found.plan
+    assert (plan.builder, plan.revision, plan.epoch, plan.offline) == (
+        "buildah", "4cfa9e2", 1795758711, True
+    )  # fmt: skip
+    assert plan.platforms == ("linux/amd64", "linux/arm64")
+    assert plan.bases == {"linux/amd64": {}, "linux/arm64": {}}
+    assert (found.builder_version, found.reproducible, found.tree_clean, found.arch) == (
+        "buildah version 1.28.2", True, True, "x86_64"
+    )  # fmt: skip
+    assert [(b.platform, b.image_id) for b in found.images] == [
+        ("linux/amd64", "sha256:1"), ("linux/arm64", "sha256:2")
+    ]  # fmt: skip
+    unknown = BuildRecord.from_json(schema_1("riscv64") | {"other_platforms": []})
+    assert [b.platform for b in unknown.images] == ["linux/riscv64"]
+
+
+def test_a_record_is_written_where_no_directory_is_yet(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "build" / "images.json"
+    record.write(a_record(), path)
+    assert record.require(path) == a_record()
+
+
+def test_an_image_the_last_build_did_not_make_is_named() -> None:
+    with pytest.raises(BuildError, match="made no distroless image for linux/s390x: build it"):
+        a_record().image("distroless", "linux/s390x")
+
+
 def test_a_record_of_another_schema_says_to_build_again(tmp_path: Path) -> None:
     data = a_record().to_json() | {"schema": SCHEMA + 1}
     (tmp_path / "images.json").write_text(json.dumps(data))
@@ -145,7 +185,7 @@ def test_a_record_of_another_schema_says_to_build_again(tmp_path: Path) -> None:
 
 def test_no_record_says_to_build_first(tmp_path: Path) -> None:
     assert record.read(tmp_path / "none.json") is None
-    with pytest.raises(BuildError, match="run `nox -s build` first"):
+    with pytest.raises(BuildError, match=r"^nothing built yet: run `nox -s build` first$"):
         record.require(tmp_path / "none.json")
 
 
