@@ -7,10 +7,12 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import time
 from pathlib import Path
 
 import pytest
 
+from tools import debtools
 from tools.process import BuildError
 from tools.release import scanned
 from tools.release.references import Pinned
@@ -232,10 +234,14 @@ def test_the_written_result_says_whether_it_passed(tmp_path: Path) -> None:
     assert json.loads(path.read_text())["passed"] is False
 
 
-def test_times_are_written_and_read_in_utc() -> None:
+def test_times_are_written_and_read_in_utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")  # a machine whose local time is not UTC
+    time.tzset()
     moscow = dt.timezone(dt.timedelta(hours=3))
     assert database.stamp(dt.datetime(2026, 12, 4, 15, 0, tzinfo=moscow)) == "2026-12-04T12:00:00Z"
     assert database.parse("2026-12-04T12:00:00Z") == NOW
+    monkeypatch.delenv("TZ")
+    time.tzset()
 
 
 def test_a_registry_with_a_port_and_a_nested_repository_gets_the_tag_once() -> None:
@@ -261,6 +267,8 @@ def test_the_record_names_the_artifact_the_file_and_its_time(tmp_path: Path) -> 
         "mirror/trivy-db", "sha256:ab", hashlib.sha256(b"bolt").hexdigest(), NOW
     )
     assert database.record(tmp_path).uri() == "oci://mirror/trivy-db@sha256:ab"
+    no_digest = DatabaseRecord("mirror/trivy-db", None, "ef", NOW)
+    assert no_digest.uri() == "file:trivy.db@sha256:ef"
     (tmp_path / "db" / database.SOURCE_FILE).unlink()  # placed by hand
     by_hand = database.record(tmp_path)
     assert (by_hand.repository, by_hand.digest) == (None, None)
@@ -285,3 +293,128 @@ def test_half_a_database_is_no_database(tmp_path: Path) -> None:
         BuildError, match=r"schema 3, this trivy reads 2: fetch the database again"
     ):
         database.record(tmp_path)
+
+
+class Recorded:
+    """A runner that keeps each command instead of running it."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, ...]] = []
+
+    def __call__(self, *args: str, **kwargs: object) -> None:
+        self.commands.append(args)
+
+
+@pytest.mark.parametrize(
+    ("repository", "plain"),
+    [("127.0.0.1:5000/trivy-db", True), ("localhost:5000/trivy-db", True),
+     ("ghcr.io/aquasecurity/trivy-db", False)],
+)  # fmt: skip
+def test_a_tag_is_resolved_to_a_digest_and_the_digest_pulled_and_recorded(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, repository: str, plain: bool
+) -> None:
+    asked: list[tuple[str, ...]] = []
+    run = Recorded()
+    monkeypatch.setattr(debtools, "oras", lambda given: Path("/oras" if given is run else "/x"))
+
+    def resolve(*args: str) -> str:
+        asked.append(args)
+        return "sha256:ab"
+
+    monkeypatch.setattr(database, "capture", resolve)
+    (tmp_path / "db").mkdir()
+    database.fetch(run, repository, tmp_path)
+    flag = ["--plain-http"] if plain else []
+    assert asked == [("/oras", "resolve", *flag, f"{repository}:2")]
+    pulled = ("trivy", "image", "--download-db-only", "--quiet", "--cache-dir", str(tmp_path))
+    assert run.commands == [(*pulled, "--db-repository", f"{repository}@sha256:ab")]
+    source = json.loads((tmp_path / "db" / database.SOURCE_FILE).read_text())
+    assert source == {"repository": repository, "digest": "sha256:ab"}
+
+
+def test_a_digest_given_is_pulled_as_it_is(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(debtools, "oras", lambda run: Path("/oras"))
+    monkeypatch.setattr(database, "capture", lambda *a: pytest.fail("nothing to resolve"))
+    (tmp_path / "db").mkdir()
+    run = Recorded()
+    database.fetch(run, "mirror:5000/trivy-db@sha256:cd", tmp_path)
+    assert run.commands[0][-2:] == ("--db-repository", "mirror:5000/trivy-db@sha256:cd")
+    source = json.loads((tmp_path / "db" / database.SOURCE_FILE).read_text())
+    assert source == {"repository": "mirror:5000/trivy-db", "digest": "sha256:cd"}
+
+
+def test_a_result_finds_an_image_by_its_id() -> None:
+    scanned_result = a_result()
+    assert scanned_result.image("sha256:a") is scanned_result.images[0]
+    assert scanned_result.image("sha256:b") is None
+
+
+def test_a_very_stale_database_says_how_old_and_what_next() -> None:
+    with pytest.raises(BuildError) as stale:
+        database.require_fresh(
+            record_made(NOW - dt.timedelta(days=10000)), dt.timedelta(days=3), NOW
+        )
+    assert str(stale.value) == (
+        "the vulnerability database was made 1999-07-19T12:00:00Z, 10000.0 days ago; "
+        "security/scan-policy.toml allows 3: a scan against it is not clean. Fetch a fresh one: "
+        "`nox -s vulns` (or `-- --db-repository MIRROR`)"
+    )
+
+
+def test_no_result_says_which_session_writes_it(tmp_path: Path) -> None:
+    with pytest.raises(
+        BuildError, match=r"result.json is missing: `nox -s vulns` scans the images"
+    ):
+        result.read(tmp_path / "result.json")
+
+
+def test_an_attested_scan_exactly_at_the_limit_passes_and_the_refusal_reads_in_full() -> None:
+    image = Pinned.parse("127.0.0.1:5000/m@sha256:" + "a" * 64)
+    at_limit = [statement(NOW - dt.timedelta(days=2))]
+    assert scanned.require_within(at_limit, image, 2, NOW) == NOW - dt.timedelta(days=2)
+    old = [statement(NOW - dt.timedelta(days=10000))]
+    with pytest.raises(BuildError) as refused:
+        scanned.require_within(old, image, 2, NOW)
+    assert str(refused.value) == (
+        f"the newest vulnerability scan of {image} finished 1999-07-19T12:00:00Z, 10000.00 days "
+        "ago; --scanned-within allows 2: scan the images again and release them again "
+        "(`nox -s vulns`, then `nox -s release`)"
+    )
+
+
+def test_the_vuln_predicate_names_the_database_the_vex_and_the_times() -> None:
+    failing = Finding("CVE-1", "libssl3t64", "3.5", "3.6", "HIGH", "t")
+    image = ImageScan("slim", "linux/arm64", "sha256:a", (failing,), (), "r.json")
+    done = dataclasses.replace(a_result(), images=(image,), finished=NOW + dt.timedelta(minutes=1))
+    assert scanned.predicate(done, image) == {
+        "invocation": {
+            "parameters": {"policy": {"sha256": "cd"}, "vex": {"v.json": "ab"}},
+            "uri": "",
+            "event_id": "",
+            "builder.id": "moscow-time: nox -s release (tools/scan/gate.py)",
+        },
+        "scanner": {
+            "uri": "pkg:github/aquasecurity/trivy@v0.76.0",
+            "version": "0.76.0",
+            "db": {"uri": "oci://m/trivy-db@sha256:d", "version": "2026-12-04T12:00:00Z"},
+            "result": {
+                "imageID": "sha256:a",
+                "platform": "linux/arm64",
+                "database": record_made(NOW).as_json(),
+                "passed": True,
+                "findings": [failing.line()],
+            },
+        },
+        "metadata": {
+            "scanStartedOn": "2026-12-04T12:00:00Z",
+            "scanFinishedOn": "2026-12-04T12:01:00Z",
+        },
+    }
+    assert (
+        scanned.predicate(done, dataclasses.replace(image, failing=(failing,)))["scanner"][
+            "result"
+        ]["passed"]
+        is False
+    )

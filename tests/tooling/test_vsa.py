@@ -123,7 +123,7 @@ def test_verify_requires_a_passed_rebuild_from_the_key_named(tmp_path: Path) -> 
     assert require([statement(summary())], key) == "urn:test:rebuilder"
     with pytest.raises(BuildError, match="says FAILED") as failed:
         require([statement(summary(passed=False))], key)
-    assert "do not deploy it" in str(failed.value)
+    assert str(failed.value).endswith("is not what its provenance builds; do not deploy it")
     with pytest.raises(BuildError, match=r"no rebuild of .* signed by .*nox -s rebuild -- R@D"):
         require(None, key)
     with pytest.raises(BuildError, match="is about"):
@@ -174,3 +174,28 @@ def test_a_statement_missing_our_policy_or_a_resource_is_not_a_verdict() -> None
 
 def test_a_summary_without_verified_levels_fits_the_schema() -> None:
     vsa.check({k: v for k, v in summary(passed=False).items() if k != "verifiedLevels"})
+
+
+def test_the_abridged_summary_names_each_field_a_reader_checks() -> None:
+    passed = summary()
+    rows: dict[str, str] = dict(vsa.abridged(passed))
+    assert rows == {
+        "verifier": "urn:test:rebuilder",
+        "timeVerified": "2026-11-28T12:00:00Z",
+        "resourceUri": passed["resourceUri"],
+        "policy": vsa.POLICY_URI,
+        "verificationResult": "PASSED",
+        "verifiedLevels": "SLSA_BUILD_LEVEL_1",
+        "inputAttestations": f"{len(passed['inputAttestations'])} (provenance, commit, locks, "
+        "bases)",
+    }
+    bare = {
+        k: v
+        for k, v in summary(passed=False).items()
+        if k not in ("verifiedLevels", "inputAttestations")
+    }
+    rows = dict(vsa.abridged(bare))
+    assert rows["verifiedLevels"] == "(none)"
+    two = dict(vsa.abridged(passed | {"verifiedLevels": ["A", "B"]}))
+    assert two["verifiedLevels"] == "A, B"
+    assert rows["inputAttestations"] == "0 (provenance, commit, locks, bases)"
