@@ -6,6 +6,7 @@ import functools
 import hashlib
 import http.server
 import lzma
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from tools.inputs import debs
-from tools.inputs.aptlock import Deb
+from tools.inputs.aptlock import Deb, Lock, stanzas
 from tools.process import BuildError
-from tools.settings import DEB_CACHE_ENV, SNAPSHOT_ENV
+from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV
 
 CONTENT = b"!<arch>\nnot really a deb, but bytes with a digest\n"
 DEB = Deb(
@@ -188,3 +189,68 @@ def test_the_pool_path_follows_the_locked_version() -> None:
     assert debs.pool_path(DEB) == DEB.filename
     edited = Deb(**{**DEB.__dict__, "version": "1:9.9"})
     assert debs.pool_path(edited) == "pool/main/s/shadow/passwd_9.9_amd64.deb"
+
+
+def a_real_deb(directory: Path, package: str, version: str) -> Path:
+    """A minimal .deb, made by dpkg-deb, so apt-ftparchive indexes it as it would Debian's."""
+    tree = directory / package
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text(
+        f"Package: {package}\nVersion: {version}\nArchitecture: all\n"
+        "Maintainer: moscow-time <test@invalid>\nDescription: a test package\n"
+    )
+    built = directory / f"{package}.deb"
+    subprocess.run(
+        ["dpkg-deb", "--root-owner-group", "--build", str(tree), str(built)],
+        check=True,
+        capture_output=True,
+    )
+    return built
+
+
+def test_the_local_repository_holds_exactly_the_locked_debs_for_mmdebstrap(
+    tmp_path: Path, cache: Path, mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(MIRRORS_ENV, f"debian={mirror['debian']}")
+    built = a_real_deb(tmp_path, "hello-moscow", "1.0-1")
+    content = built.read_bytes()
+    deb = Deb(
+        "hello-moscow", "1.0-1", "all", "trixie", "debian", len(content),
+        hashlib.sha256(content).hexdigest(), "pool/main/h/hello-moscow/hello-moscow_1.0-1_all.deb",
+    )  # fmt: skip
+    cache.mkdir()
+    (cache / f"{deb.sha256}.deb").write_bytes(content)
+    repository = tmp_path / "repository"
+    repository.mkdir()
+    (repository / "left-over.deb").write_bytes(b"from an earlier build")
+    lock = Lock("2026-11-27T14:06:49Z", (deb, DEB))
+    made = debs.local_repository(lock, "standins/slim.amd64.lock", repository)
+    assert made == repository
+    assert sorted(path.name for path in made.iterdir()) == sorted(
+        [deb.basename, DEB.basename, "Packages", "Release"]
+    ), "the earlier build's file is gone; the mirror's DEB was fetched"
+    assert (made / DEB.basename).read_bytes() == CONTENT
+    [indexed] = [s for s in stanzas((made / "Packages").read_text()) if s.get("Package")]
+    assert (indexed["Package"], indexed["Version"], indexed["SHA256"]) == (
+        "hello-moscow", "1.0-1", deb.sha256,
+    )  # fmt: skip
+    [release, *_] = stanzas((made / "Release").read_text())
+    assert (release["Suite"], release["Codename"]) == ("trixie", "trixie")
+
+
+def test_the_local_repository_asks_for_mirrors_only_when_the_cache_lacks_a_deb(
+    tmp_path: Path, cache: Path, mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[str] = []
+
+    def mirrors() -> dict[str, str]:
+        asked.append("mirrors")
+        return mirror
+
+    monkeypatch.setattr(debs, "mirrors", mirrors)
+    lock = Lock("2026-11-27T14:06:49Z", (DEB,))
+    debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "first")
+    assert asked == ["mirrors"]
+    debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "second")
+    assert asked == ["mirrors"], "the second time, the cache has it"
+    assert (tmp_path / "second" / DEB.basename).read_bytes() == CONTENT
