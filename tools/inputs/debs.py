@@ -93,6 +93,7 @@ def download(url: str, destination: Path) -> bool:
         with urllib.request.urlopen(url, timeout=60) as response, destination.open("wb") as f:  # noqa: S310 -- the mirror's http(s) URL
             shutil.copyfileobj(response, f)
     except urllib.error.HTTPError as error:
+        error.close()  # its body is not read; keep no socket open
         if error.code in (403, 404, 410):
             return False
         raise BuildError(f"{url}: HTTP {error.code}; try again later") from error
@@ -115,6 +116,9 @@ def current_version(deb: Deb, where: Mapping[str, str]) -> str:
         try:
             with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
                 text = lzma.decompress(response.read()).decode()
+        except urllib.error.HTTPError as error:
+            error.close()
+            continue
         except (OSError, lzma.LZMAError):
             continue
         for fields in stanzas(text):
