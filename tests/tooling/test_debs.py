@@ -145,8 +145,12 @@ def test_a_deb_neither_mirror_nor_snapshot_has_says_both(
     mirror: dict[str, str], snapshot: Path
 ) -> None:
     other_time = "2026-10-01T00:00:00Z"  # no snapshot there
-    with pytest.raises(debs.DebGoneError, match=r"nor on the snapshot archive.*nox -s lock"):
+    with pytest.raises(debs.DebGoneError) as gone:
         debs.fetch(SUPERSEDED, "standins/slim.amd64.lock", mirror, locked_at=other_time)
+    assert str(gone.value) == (
+        "passwd 1:4.17.4-1 (standins/slim.amd64.lock) is no longer on the mirror nor on the "
+        f"snapshot archive; Debian now has 1:4.17.4-2+deb13u2: {debs.RELOCK}"
+    )
 
 
 def test_the_snapshot_url_is_the_archives_layout_at_the_locks_time() -> None:
@@ -165,8 +169,28 @@ def test_an_archive_with_no_known_mirror_says_how_to_name_one() -> None:
 def test_a_corrupt_cached_file_is_refused(cache: Path) -> None:
     cache.mkdir(parents=True)
     (cache / f"{DEB.sha256}.deb").write_bytes(b"tampered")
-    with pytest.raises(BuildError, match="is not the"):
+    with pytest.raises(BuildError) as refused:
         debs.fetch(DEB, "standins/slim.amd64.lock", {})
+    assert str(refused.value) == (
+        f"{DEB.basename}: sha256 {hashlib.sha256(b'tampered').hexdigest()} is not the "
+        f"{DEB.sha256} that standins/slim.amd64.lock locks for passwd 1:4.17.4-2; "
+        f"if the lock was edited, {debs.RELOCK}"
+    )
+
+
+def test_with_no_mirrors_given_the_hosts_are_asked(
+    mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch, cache: Path
+) -> None:
+    monkeypatch.setattr(debs, "mirrors", lambda: mirror)
+    assert debs.fetch(DEB, "standins/slim.amd64.lock").read_bytes() == CONTENT
+
+
+def test_without_the_locks_time_the_snapshot_is_not_asked(
+    mirror: dict[str, str], snapshot: Path
+) -> None:
+    with pytest.raises(debs.DebGoneError) as gone:
+        debs.fetch(SUPERSEDED, "standins/slim.amd64.lock", mirror, locked_at=None)
+    assert "no longer on the mirror nor on the snapshot archive; Debian now has" in str(gone.value)
 
 
 def test_mirrors_come_from_the_hosts_apt_indexes_or_the_environment() -> None:
@@ -248,9 +272,23 @@ def test_the_local_repository_asks_for_mirrors_only_when_the_cache_lacks_a_deb(
         return mirror
 
     monkeypatch.setattr(debs, "mirrors", mirrors)
-    lock = Lock("2026-11-27T14:06:49Z", (DEB,))
-    debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "first")
-    assert asked == ["mirrors"]
+    login = Deb(**{**DEB.__dict__, "package": "login", "filename": "pool/main/s/shadow/login.deb"})
+    (tmp_path / "mirror" / "debian" / login.filename).write_bytes(CONTENT)
+    lock = Lock(LOCKED_AT, (DEB, login))
+    debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "first" / "repo")
+    assert asked == ["mirrors"], "asked once for both"
     debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "second")
-    assert asked == ["mirrors"], "the second time, the cache has it"
+    assert asked == ["mirrors"], "the second time, the cache has them"
     assert (tmp_path / "second" / DEB.basename).read_bytes() == CONTENT
+
+
+def test_the_local_repository_takes_a_dropped_deb_from_the_snapshot_and_names_its_lock(
+    tmp_path: Path, mirror: dict[str, str], snapshot: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(debs, "mirrors", lambda: mirror)
+    made = debs.local_repository(Lock(LOCKED_AT, (SUPERSEDED,)), "slim.lock", tmp_path / "r")
+    assert (made / SUPERSEDED.basename).read_bytes() == OLD_CONTENT
+    snapshot.write_bytes(b"!<arch>\nsomething else\n")
+    edited = Deb(**{**SUPERSEDED.__dict__, "sha256": "1" * 64})
+    with pytest.raises(BuildError, match=r" that standins/x\.lock locks for passwd"):
+        debs.local_repository(Lock(LOCKED_AT, (edited,)), "standins/x.lock", tmp_path / "r")

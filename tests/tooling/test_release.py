@@ -91,6 +91,7 @@ def test_the_policy_rejects_all_but_our_signed_repository() -> None:
     (requirement,) = written["transports"]["docker"]["127.0.0.1:5000/moscow-time"]
     assert requirement["type"] == "sigstoreSigned"
     assert requirement["keyPath"] == "/trust/cosign.pub"
+    assert requirement["signedIdentity"] == {"type": "matchRepository"}, "no other repo's image"
     assert yaml.safe_load(policy.REGISTRIES_D) == {
         "default-docker": {"use-sigstore-attachments": True}
     }
@@ -225,14 +226,18 @@ def test_a_predicate_outside_slsa_v1_is_refused() -> None:
 
 
 def test_a_statement_comes_out_of_its_envelope() -> None:
-    statement = {"subject": [{"name": "x", "digest": {"sha256": "ab" * 32}}], "predicate": {}}
+    subject = {"name": "x", "digest": {"sha256": "ab" * 32}}
+    statement = {"subject": [subject], "predicate": {}}
     envelope = {
         "payloadType": "application/vnd.in-toto+json",
         "payload": base64.b64encode(json.dumps(statement).encode()).decode(),
     }
     assert subject_digests(statement_of(envelope)) == {DIGEST}
-    with pytest.raises(BuildError, match="not an in-toto envelope"):
+    with pytest.raises(BuildError) as refused:
         statement_of({"payloadType": "text/plain", "payload": ""})
+    assert str(refused.value) == "not an in-toto envelope: 'text/plain'"
+    assert subject_digests({"predicate": {}}) == set()
+    assert subject_digests({"subject": [{"name": "x"}, subject]}) == {DIGEST}
 
 
 def test_the_sbom_names_its_image() -> None:

@@ -107,6 +107,8 @@ def test_an_attestation_names_its_type_and_predicate(tool: Recorder, cosign: Cos
         "attest", "--yes", "--key", "/k/release.key", "--tlog-upload=false",
         "--type", "spdxjson", "--predicate", "/p/sbom.json", str(REMOTE),
     ]  # fmt: skip
+    cosign.attest(LOOPBACK, Path("/k/release.key"), Path("/p/sbom.json"), "spdxjson")
+    assert tool.last()[-2:] == ["--allow-http-registry", str(LOOPBACK)]
 
 
 def test_verifying_ignores_only_the_transparency_log(tool: Recorder, cosign: Cosign) -> None:
@@ -145,6 +147,14 @@ def test_attestations_are_read_one_envelope_a_line(tool: Recorder, cosign: Cosig
         "--type", "slsaprovenance1", str(REMOTE),
     ]  # fmt: skip
     assert statement_of(envelopes[1]) == statements[1]
+    cosign.verify_attestation(LOOPBACK, Path("/k/cosign.pub"), "vuln")
+    assert tool.last()[-2:] == ["--allow-http-registry", str(LOOPBACK)]
+    tool.answer(stderr="Error: none found\n", status=1)
+    with pytest.raises(BuildError) as failed:
+        cosign.verify_attestation(REMOTE, Path("/k/cosign.pub"), "vuln")
+    assert str(failed.value) == (
+        f"verifying the vuln attestation of {REMOTE} with /k/cosign.pub failed: Error: none found"
+    )
 
 
 def test_a_failure_names_the_step_and_cosigns_last_line(tool: Recorder, cosign: Cosign) -> None:
@@ -179,10 +189,11 @@ def test_the_password_is_empty_unless_one_is_given(
 def test_a_key_pair_is_made_private_and_never_over_another(
     tool: Recorder, cosign: Cosign, tmp_path: Path
 ) -> None:
-    prefix = tmp_path / "keys" / "release"
+    prefix = tmp_path / "keys" / "2026" / "release"
     private, public = cosign.generate_key_pair(prefix)
     assert (private.name, public.name) == ("release.key", "release.pub")
     assert tool.last() == ["generate-key-pair", "--output-key-prefix", str(prefix)]
+    assert cosign.generate_key_pair(prefix.parent / "rebuilder")[0].exists(), "a second pair"
     assert stat.S_IMODE(private.stat().st_mode) == 0o600
     for existing in (private, public):
         other = existing.with_suffix(".pub" if existing == private else ".key")
@@ -233,7 +244,20 @@ def test_the_gate_copies_under_our_policy_and_throws_the_copy_away(
         "copy", "--quiet", "--src-tls-verify=false", f"docker://{LOOPBACK}",
         "dir:/srv/gate-copy",
     ]  # fmt: skip
-    assert call["policy"] == policy.policy(LOOPBACK.repository, f"{trust}/cosign.pub")
+    assert call["policy"] == {
+        "default": [{"type": "reject"}],
+        "transports": {
+            "docker": {
+                "127.0.0.1:5000/moscow-time": [
+                    {
+                        "type": "sigstoreSigned",
+                        "keyPath": f"{trust}/cosign.pub",
+                        "signedIdentity": {"type": "matchRepository"},
+                    }
+                ]
+            }
+        },
+    }
     assert (gate_skopeo.root / "srv/trust-moscow-time/cosign.pub").read_text() == "PUBLIC KEY"
     sigstore = gate_skopeo.root / "srv/trust-moscow-time/registries.d/sigstore.yaml"
     assert sigstore.read_text() == "default-docker:\n  use-sigstore-attachments: true\n"
@@ -257,6 +281,8 @@ def test_the_gate_says_why_skopeo_refused(
     )
     assert "--src-tls-verify=false" not in tool.last()
     assert f"{tool.calls()[-1]['args'][1]}".startswith("/srv/trust-team-moscow-time/")
+    tool.answer(root=str(gate_skopeo.root), status=1, stderr='level=fatal msg="to registry X"')
+    assert gate.check(REMOTE) == policy.Admission(False, "to registry X")
     tool.answer(root=str(gate_skopeo.root), status=1, stdout="refused, plainly\n")
     assert gate.check(REMOTE) == policy.Admission(False, "refused, plainly")
     tool.answer(root=str(gate_skopeo.root), status=1)
