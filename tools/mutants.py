@@ -40,7 +40,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
                                "tests/tooling/test_rebuild.py"),
     "tools/inputs/aptlock.py": ("tests/tooling/test_aptlock.py", "tests/tooling/test_debs.py"),
     "tools/inputs/baselock.py": ("tests/tooling/test_baselock.py", "tests/tooling/test_plan.py"),
-    "tools/inputs/debs.py": ("tests/tooling/test_debs.py",),
+    "tools/inputs/debs.py": ("tests/tooling/test_debs.py", "tests/tooling/test_mirrors.py"),
     "tools/rebuild/comparison.py": ("tests/tooling/test_contents.py",
                                     "tests/tooling/test_reproduce.py"),
     "tools/rebuild/findings.py": ("tests/tooling/test_rebuild.py", "tests/tooling/test_vsa.py"),
