@@ -134,7 +134,7 @@ class GuardedServer(TcpWSGIServer):
         waiting = self.waiting()
         idle = {c: now - c.waiting_since for c in waiting if c.creation_time < now}
         stalled = {c: c.stalled_for(now) for c in self.stalled(now, STALLED_AFTER)}
-        unproductive = stalled | idle
+        unproductive = idle | stalled  # a stalled response counts from its last progress
         ranked = sorted(unproductive, key=lambda channel: -unproductive[channel])
         return ranked + [c for c in waiting if c.creation_time >= now and c not in stalled]
 
