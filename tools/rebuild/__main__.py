@@ -26,8 +26,8 @@ from tools.paths import REBUILD_DIR, RELEASE_DIR, ROOT, SCAN_TESTS
 from tools.process import BuildError, rfc3339, run_shown
 from tools.rebuild import rebuild as rebuilding
 from tools.rebuild.findings import Finding
-from tools.release import provenance, tamper, vsa
 from tools.release import record as release_record
+from tools.release import tamper, vsa
 from tools.release.__main__ import (
     DEFAULT_PUBLIC,
     add_images_argument,
@@ -41,7 +41,7 @@ from tools.release.__main__ import (
 )
 from tools.release.references import Pinned
 from tools.release.registry import LoopbackRegistry
-from tools.release.release import SBOM_TYPE, KeyPair
+from tools.release.release import KeyPair, attachments
 from tools.scan import fixture
 from tools.scan.gate import GateOptions
 from tools.settings import NOX_ENV
@@ -201,10 +201,7 @@ def altered_release(releaser: KeyPair) -> Pinned:
         genuine,
         "altered",
         key=releaser.private,
-        attachments=[
-            (RELEASE_DIR / f"{stem}.cdx.json", SBOM_TYPE),
-            (RELEASE_DIR / f"{stem}.provenance.json", provenance.COSIGN_TYPE),
-        ],
+        attachments=attachments(RELEASE_DIR, stem),
     )
 
 

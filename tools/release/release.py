@@ -48,6 +48,17 @@ from tools.settings import COMPOSE_IMAGE_ENV
 SBOM_TYPE = "cyclonedx"
 #: The property trivy's CycloneDX output names the scanned image ID with.
 TRIVY_IMAGE_ID = "aquasecurity:trivy:ImageID"
+#: What each platform's manifest is attested with: the file's suffix, cosign's type.
+ATTESTED = (
+    ("cdx.json", SBOM_TYPE),
+    ("provenance.json", provenance.COSIGN_TYPE),
+    ("vuln.json", scanned.COSIGN_TYPE),
+)
+
+
+def attachments(workdir: Path, stem: str) -> list[tuple[Path, str]]:
+    """The files one platform's manifest was attested with, and their cosign types."""
+    return [(workdir / f"{stem}.{suffix}", kind) for suffix, kind in ATTESTED]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,10 +173,9 @@ class Release:
             platform=platform.name,
         )
 
-    def sbom(self, variant: Variant, platform: Platform, image_id: str) -> Path:
+    def sbom(self, variant: Variant, platform: Platform, image_id: str, path: Path) -> None:
         """trivy's CycloneDX SBOM of one platform's image, checked to be of this image ID."""
         tag = self.record.image(variant.name, platform.name).tag
-        path = self.workdir / f"{variant.name}.{platform.debian}.cdx.json"
         self.run(*trivy.sbom(tag, path), env=trivy.ENV)
         described = sbom_image_id(json.loads(path.read_text()))
         if described != image_id:
@@ -173,20 +183,17 @@ class Release:
                 f"the SBOM of {tag} describes {described}, not {image_id}: "
                 "Docker holds another image under that tag; run `nox -s build`"
             )
-        return path
 
     def attest(self, variant: Variant, platform: Platform, image: Pinned, image_id: str) -> None:
         """One platform's manifest: its SBOM, its provenance and its vulnerability scan."""
-        sbom = self.sbom(variant, platform, image_id)
-        stem = f"{variant.name}.{platform.debian}"
-        predicate = self.workdir / f"{stem}.provenance.json"
+        attached = attachments(self.workdir, f"{variant.name}.{platform.debian}")
+        (sbom, _), (predicate, _), (vulns, _) = attached
+        self.sbom(variant, platform, image_id, sbom)
         predicate.write_text(json.dumps(self.predicate(variant, platform), indent=2) + "\n")
         scan = self.passing_scan(variant.name, platform.name, image_id)
-        vulns = self.workdir / f"{stem}.vuln.json"
         vulns.write_text(json.dumps(scanned.predicate(self.scan, scan), indent=2) + "\n")
-        self.cosign.attest(image, self.key.private, sbom, SBOM_TYPE)
-        self.cosign.attest(image, self.key.private, predicate, provenance.COSIGN_TYPE)
-        self.cosign.attest(image, self.key.private, vulns, scanned.COSIGN_TYPE)
+        for path, kind in attached:
+            self.cosign.attest(image, self.key.private, path, kind)
 
     def check_signed(self, image: Pinned) -> None:
         signed = {signed_digest(p) for p in self.cosign.verify(image, self.key.public)}
@@ -214,7 +221,7 @@ class Release:
             self.attest(variant, PLATFORMS[platform], child, images[platform])
         for image in (pinned, *children.values()):
             self.check_signed(image)
-        attached = (SBOM_TYPE, provenance.COSIGN_TYPE, scanned.COSIGN_TYPE)
+        attached = tuple(kind for _, kind in ATTESTED)
         return Released(variant.name, pinned, children, dict(images), attached)
 
     def passing_scan(self, variant: str, platform: str, image_id: str) -> ImageScan:
