@@ -95,10 +95,10 @@ def released_layers(
     for number in numbers:
         layer = manifest["layers"][number - 1]
         data = manifests.blob(image.repository, layer["digest"])
-        media_type = layer.get("mediaType", "")
+        media_type = layer.get("mediaType", "(no mediaType)")
         if media_type.endswith("gzip"):
             data = gzip.decompress(data)
-        elif not media_type.endswith(("tar", "rootfs.diff.tar")):
+        elif not media_type.endswith("tar"):  # OCI's ….layer.v1.tar, Docker's ….diff.tar
             raise BuildError(
                 f"layer {number} of {image} is {media_type}: only tar and gzip are read"
             )
