@@ -142,7 +142,7 @@ def rebuild_commit(
     workdir: Path,
     git_url: str | None,
     say: Callable[[str], None],
-    varied: bool = False,
+    varied: bool,
 ) -> list[Finding]:
     """One commit's images, rebuilt in an empty store and compared."""
     first = group[0].inputs
