@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -30,3 +32,17 @@ def _project_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(PREFIX):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def local_time_not_utc() -> Iterator[None]:
+    """The machine's local time is Moscow's, not UTC: a stamp or an age that should be UTC
+    and is local shows. tzset() is undone after, so the zone leaks into no other test."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TZ", "Europe/Moscow")
+        time.tzset()
+        try:
+            yield
+        finally:
+            patch.undo()
+            time.tzset()

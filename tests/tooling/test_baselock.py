@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -60,21 +62,69 @@ def test_an_index_is_locked_by_the_digest_of_its_bytes_with_each_platform() -> N
     assert entry.resolved_at == "2027-01-15T08:00:00Z"
 
 
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"schemaVersion": 2, "manifests": [MANIFESTS[2], *MANIFESTS[:2]]},
+        {
+            "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+            "manifests": [{"digest": "sha256:" + "d" * 64}, *MANIFESTS],
+        },
+    ],
+    ids=["an OCI index without its mediaType", "a Docker list"],
+)
+def test_every_index_lists_its_platforms_but_not_attestations_or_unnamed_ones(
+    document: dict[str, object],
+) -> None:
+    entry = locked_from_raw(SLIM, json.dumps(document).encode(), NOW)
+    assert entry.platforms == {
+        "linux/amd64": "sha256:" + "a" * 64,
+        "linux/arm64": "sha256:" + "b" * 64,
+    }
+
+
+def test_a_single_manifest_is_locked_by_its_digest_with_no_platforms() -> None:
+    raw = json.dumps({"schemaVersion": 2, "config": {}, "layers": []}).encode()
+    entry = locked_from_raw(SLIM, raw, NOW)
+    assert (entry.index, entry.platforms) == ("sha256:" + hashlib.sha256(raw).hexdigest(), {})
+
+
 def test_the_lock_is_written_and_read_back(tmp_path: Path) -> None:
     registry = FakeRegistry()
     written = lock_upstream(tmp_path / "bases.lock.json", registry)
     assert registry.asked == [base.upstream for base in BASES.values()]
     assert BaseLock.read(tmp_path / "bases.lock.json") == written
-    rows = lock_rows(written, NOW + 3 * 86400)
-    assert rows[1][0] == "distroless"
-    assert "(3 days ago)" in rows[1][-1]
+    rows = lock_rows(written, NOW + 3.5 * 86400)
+    entry = written.bases["distroless"]
+    assert rows[:2] == [
+        ["base", "tag", "index", "platforms", "resolved"],
+        ["distroless", entry.reference, entry.index, "linux/amd64, linux/arm64",
+         "2027-01-15T08:00:00Z (3 days ago)"],
+    ]  # fmt: skip
+    document = json.loads((tmp_path / "bases.lock.json").read_text())
+    assert document["comment"] == baselock.HEADER
+    lines = (tmp_path / "bases.lock.json").read_text().splitlines()
+    assert sum(line.strip().startswith('"index": "sha256:') for line in lines) == 2, (
+        "a line per field, so that a moved tag is a one-line change"
+    )
+
+
+@pytest.mark.usefixtures("local_time_not_utc")
+def test_a_locks_age_counts_whole_utc_days() -> None:
+    entry = locked_from_raw(SLIM, json.dumps(INDEX).encode(), NOW)
+    assert entry.age_days(NOW + 86400 - 1) == 0
+    assert entry.age_days(NOW + 86400) == 1
 
 
 def test_no_lock_file_is_an_empty_lock_and_a_broken_one_says_what_to_do(tmp_path: Path) -> None:
     assert BaseLock.read(tmp_path / "absent.json").bases == {}
     (tmp_path / "broken.json").write_text('{"bases": {"slim": {"tag": 1}}}')
-    with pytest.raises(BuildError, match="restore it from git"):
+    with pytest.raises(BuildError) as raised:
         BaseLock.read(tmp_path / "broken.json")
+    assert str(raised.value).startswith(f"{tmp_path / 'broken.json'} is not a base lock (")
+    assert str(raised.value).endswith(
+        "): restore it from git, or delete it and run `nox -s lock` where a registry answers"
+    )
 
 
 def test_a_first_online_build_resolves_writes_and_says_to_commit(tmp_path: Path) -> None:
@@ -85,8 +135,10 @@ def test_a_first_online_build_resolves_writes_and_says_to_commit(tmp_path: Path)
     )
     entry = BaseLock.read(path).bases["slim"]
     assert pinned == {"slim": entry.pinned}
-    assert len(said) == 1
-    assert "commit it" in said[0]
+    assert said == [
+        f"locked {SLIM} = {entry.index} in bases.lock.json: commit it, so that every build "
+        "takes these"
+    ]
     # The second build takes the lock and asks nobody.
     again = pinned_upstream(
         {"slim": SLIM}, path=path, frozen=True, resolver=lambda: registry, say=said.append
@@ -125,7 +177,9 @@ def test_a_reference_with_a_digest_is_taken_as_it_is_and_another_tag_is_no_entry
 def test_check_reports_a_moved_tag_with_both_digests_and_the_age(tmp_path: Path) -> None:
     path = tmp_path / "bases.lock.json"
     lock = lock_upstream(path, FakeRegistry())
-    assert moved(lock, FakeRegistry(), NOW) == []
+    asked = FakeRegistry()
+    assert moved(lock, asked, NOW) == []
+    assert sorted(asked.asked) == sorted(base.upstream for base in BASES.values())
     other = {**INDEX, "manifests": MANIFESTS[:1]}
     lines = moved(lock, FakeRegistry(json.dumps(other).encode()), NOW + 9 * 86400)
     assert len(lines) == 2
@@ -184,3 +238,103 @@ def test_a_moved_base_makes_the_check_fail(
     monkeypatch.setattr(baselock, "moved", lambda lock, resolver, now: [moved])
     report = locking.lock_upstream_bases(path, check=True)
     assert report == locking.LockReport([moved], ["bases.lock.json"])
+
+
+# ---- skopeo, the registry client -----------------------------------------------------
+
+
+def a_skopeo(tmp_path: Path, stdout: bytes, stderr: str = "", code: int = 0) -> Path:
+    """An executable that answers as skopeo would, and keeps its arguments and environment."""
+    (tmp_path / "out").write_bytes(stdout)
+    script = tmp_path / "skopeo"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'printf "%s\\n" "$@" > {tmp_path}/argv\n'
+        f"env > {tmp_path}/env\n"
+        f"cat {tmp_path}/out\n"
+        f"printf '{stderr}' >&2\n"
+        f"exit {code}\n"
+    )
+    script.chmod(0o755)
+    return script
+
+
+def test_skopeo_is_asked_for_the_raw_index_and_its_bytes_are_locked(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    raw = json.dumps(INDEX).encode()
+    script = a_skopeo(tmp_path, raw)
+    resolver = baselock.SkopeoResolver(
+        lambda *args: [str(script), *args], ["--registries-conf", "/srv/r.conf"]
+    )
+    monkeypatch.setenv("MOSCOW_TIME_TEST_SEEN", "1")
+    before = int(time.time())
+    entry = resolver.resolve(SLIM)
+    assert (tmp_path / "argv").read_text().splitlines() == [
+        "--registries-conf",
+        "/srv/r.conf",
+        "inspect",
+        "--raw",
+        f"docker://{SLIM}",
+    ]
+    assert "MOSCOW_TIME_TEST_SEEN=1" in (tmp_path / "env").read_text().splitlines()
+    expected = locked_from_raw(SLIM, raw, NOW)
+    assert (entry.reference, entry.index, entry.platforms) == (
+        expected.reference,
+        expected.index,
+        expected.platforms,
+    )
+    resolved = datetime.strptime(entry.resolved_at, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert before <= resolved.timestamp() <= time.time()
+
+
+@pytest.mark.parametrize(
+    ("stderr", "said"),
+    [
+        ("time=x level=fatal\\nGET /v2/: 404\\nmanifest unknown\\n", "(manifest unknown)"),
+        ("\\377 bytes that are not UTF-8\\n", "(\ufffd bytes that are not UTF-8)"),
+        ("", "(no message)"),
+    ],
+    ids=["the last line", "undecodable", "silent"],
+)
+def test_a_registry_that_does_not_answer_is_named_with_skopeos_last_line(
+    tmp_path: Path, stderr: str, said: str
+) -> None:
+    script = a_skopeo(tmp_path, b"", stderr, code=1)
+    resolver = baselock.SkopeoResolver(lambda *args: [str(script), *args])
+    with pytest.raises(BuildError) as raised:
+        resolver.resolve(SLIM)
+    assert str(raised.value) == f"no registry answers for {SLIM} {said}"
+    assert (tmp_path / "argv").read_text().splitlines() == ["inspect", "--raw", f"docker://{SLIM}"]
+
+
+def test_the_resolver_is_debian_13s_skopeo_in_its_root_with_the_callers_registries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Chroot:
+        def __init__(self, run: object) -> None:
+            self.run = run
+
+        def command(self, *args: str) -> list[str]:
+            return ["chroot", "/root-of-skopeo", "skopeo", *args]
+
+        def registries_args(self) -> list[str]:
+            return ["--registries-conf", "/srv/registries.conf"]
+
+    monkeypatch.setattr(baselock, "ChrootSkopeo", Chroot)
+    resolver = baselock.skopeo_resolver(print)
+    assert resolver.command.__self__.run is print  # type: ignore[attr-defined]
+    assert resolver.command("x") == ["chroot", "/root-of-skopeo", "skopeo", "x"]
+    assert resolver.options == ["--registries-conf", "/srv/registries.conf"]
+
+
+def test_every_base_a_first_build_locks_is_named_in_one_line(tmp_path: Path) -> None:
+    said: list[str] = []
+    references = {name: base.upstream for name, base in BASES.items()}
+    path = tmp_path / "bases.lock.json"
+    pinned_upstream(references, path=path, frozen=False, resolver=FakeRegistry, say=said.append)
+    lock = BaseLock.read(path)
+    named = ", ".join(f"{lock.bases[n].reference} = {lock.bases[n].index}" for n in references)
+    assert said == [
+        f"locked {named} in bases.lock.json: commit it, so that every build takes these"
+    ]

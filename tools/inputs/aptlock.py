@@ -79,7 +79,7 @@ class Lock:
         return "\n".join([*header, *(deb.line() for deb in sorted(self.debs))]) + "\n"
 
 
-def parse_lock(text: str, source: str = "lock") -> Lock:
+def parse_lock(text: str, source: str) -> Lock:
     """A lock file's packages; a malformed line is an error naming the line."""
     locked_at, debs = "", []
     for number, line in enumerate(text.splitlines(), start=1):

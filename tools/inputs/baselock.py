@@ -28,10 +28,6 @@ from tools.debtools import ChrootSkopeo
 from tools.model import BASES
 from tools.process import BuildError, Runner, environment, rfc3339
 
-MANIFEST_LISTS = (
-    "application/vnd.oci.image.index.v1+json",
-    "application/vnd.docker.distribution.manifest.list.v2+json",
-)
 HEADER = "Written by `nox -s lock` (or a first online build): the upstream bases, by digest."
 
 
@@ -103,13 +99,11 @@ def locked_from_raw(reference: str, raw: bytes, now: float) -> LockedBase:
     """An entry from the raw bytes a registry served for the tag."""
     document = json.loads(raw)
     platforms: dict[str, str] = {}
-    if document.get("mediaType") in MANIFEST_LISTS or "manifests" in document:
-        for entry in document["manifests"]:
-            platform = entry.get("platform", {})
-            if platform.get("os") == "unknown":  # attestation manifests, not images
-                continue
-            name = f"{platform.get('os')}/{platform.get('architecture')}"
-            platforms.setdefault(name, entry["digest"])
+    for entry in document.get("manifests", []):  # an index; a single manifest has none
+        platform = entry.get("platform")
+        if not platform or platform.get("os") == "unknown":  # attestations, not images
+            continue
+        platforms.setdefault(f"{platform['os']}/{platform['architecture']}", entry["digest"])
     digest = "sha256:" + hashlib.sha256(raw).hexdigest()
     return LockedBase(reference, digest, platforms, rfc3339(int(now)))
 
