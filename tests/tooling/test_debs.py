@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
-import functools
 import hashlib
-import http.server
 import lzma
 import subprocess
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tooling.debmirror import CONTENT, DEB, a_deb, served
 from tools.inputs import debs
 from tools.inputs.aptlock import Deb, Lock, stanzas
 from tools.process import BuildError
 from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV
-
-CONTENT = b"!<arch>\nnot really a deb, but bytes with a digest\n"
-DEB = Deb(
-    "passwd",
-    "1:4.17.4-2",
-    "amd64",
-    "trixie",
-    "debian",
-    len(CONTENT),
-    hashlib.sha256(CONTENT).hexdigest(),
-    "pool/main/s/shadow/passwd_4.17.4-2_amd64.deb",
-)
-
-
-class QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        """Requests are the test's business, not its output."""
 
 
 @pytest.fixture
@@ -48,12 +29,8 @@ def mirror(tmp_path: Path) -> Iterator[dict[str, str]]:
         version = "1:4.17.4-2+deb13u2" if suite == "trixie-updates" else DEB.version
         text = f"Package: passwd\nVersion: {version}\nArchitecture: amd64\n"
         (index / "Packages.xz").write_bytes(lzma.compress(text.encode()))
-    handler = functools.partial(QuietHandler, directory=str(root.parent))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield {"debian": f"http://127.0.0.1:{server.server_port}/debian"}
-    server.shutdown()
-    server.server_close()
+    with served(root.parent) as url:
+        yield {"debian": f"{url}/debian"}
 
 
 LOCKED_AT = "2026-11-27T14:06:49Z"
@@ -73,16 +50,12 @@ def snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A loopback server laid out as Debian's snapshot archive, holding SUPERSEDED as the
     archive was at LOCKED_AT; $MOSCOW_TIME_DEBIAN_SNAPSHOT names it. Yields the file."""
     root = tmp_path / "snapshot"
-    served = root / "archive" / "debian" / "20261127T140649Z" / debs.pool_path(SUPERSEDED)
-    served.parent.mkdir(parents=True)
-    served.write_bytes(OLD_CONTENT)
-    handler = functools.partial(QuietHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv(SNAPSHOT_ENV, f"http://127.0.0.1:{server.server_port}/")
-    yield served
-    server.shutdown()
-    server.server_close()
+    file = root / "archive" / "debian" / "20261127T140649Z" / debs.pool_path(SUPERSEDED)
+    file.parent.mkdir(parents=True)
+    file.write_bytes(OLD_CONTENT)
+    with served(root) as url:
+        monkeypatch.setenv(SNAPSHOT_ENV, f"{url}/")
+        yield file
 
 
 @pytest.fixture(autouse=True)
@@ -213,6 +186,29 @@ def test_the_pool_path_follows_the_locked_version() -> None:
     assert debs.pool_path(DEB) == DEB.filename
     edited = Deb(**{**DEB.__dict__, "version": "1:9.9"})
     assert debs.pool_path(edited) == "pool/main/s/shadow/passwd_9.9_amd64.deb"
+    no_epoch = Deb(**{**DEB.__dict__, "version": "9.9-1"})
+    assert debs.pool_path(no_epoch) == "pool/main/s/shadow/passwd_9.9-1_amd64.deb"
+
+
+def test_a_download_lands_beside_the_cache_as_a_part_file_first(
+    mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    nested = tmp_path / "home" / ".cache" / "debs"
+    monkeypatch.setenv(DEB_CACHE_ENV, str(nested))
+    partials: list[Path] = []
+    download = debs.download
+
+    def recorded(url: str, destination: Path) -> bool:
+        partials.append(destination)
+        return download(url, destination)
+
+    monkeypatch.setattr(debs, "download", recorded)
+    assert debs.fetch(DEB, "slim.lock", mirror).read_bytes() == CONTENT
+    [partial] = partials
+    assert (partial.parent, partial.suffix) == (nested, ".part"), (
+        "renamed into the cache in one step, on the same file system"
+    )
+    assert sorted(nested.iterdir()) == [nested / f"{DEB.sha256}.deb"]
 
 
 def a_real_deb(directory: Path, package: str, version: str) -> Path:
@@ -262,6 +258,22 @@ def test_the_local_repository_holds_exactly_the_locked_debs_for_mmdebstrap(
     assert (release["Suite"], release["Codename"]) == ("trixie", "trixie")
 
 
+def test_an_index_apt_ftparchive_cannot_write_stops_the_build_saying_why(
+    tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    (tools / "apt-ftparchive").write_text("#!/bin/sh\necho 'E: out of disk' >&2\nexit 100\n")
+    (tools / "apt-ftparchive").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tools}:/usr/bin:/bin")
+    with pytest.raises(BuildError) as failed:
+        debs.local_repository(Lock(LOCKED_AT, ()), "slim.lock", tmp_path / "repo")
+    assert str(failed.value) == (
+        f"apt-ftparchive packages failed in {tmp_path / 'repo'}: E: out of disk "
+        "(it comes with apt-utils: bin/setup installs it)"
+    )
+
+
 def test_the_local_repository_asks_for_mirrors_only_when_the_cache_lacks_a_deb(
     tmp_path: Path, cache: Path, mirror: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -272,8 +284,8 @@ def test_the_local_repository_asks_for_mirrors_only_when_the_cache_lacks_a_deb(
         return mirror
 
     monkeypatch.setattr(debs, "mirrors", mirrors)
-    login = Deb(**{**DEB.__dict__, "package": "login", "filename": "pool/main/s/shadow/login.deb"})
-    (tmp_path / "mirror" / "debian" / login.filename).write_bytes(CONTENT)
+    login = a_deb("login", b"!<arch>\nlogin's own bytes\n")
+    (tmp_path / "mirror" / "debian" / login.filename).write_bytes(b"!<arch>\nlogin's own bytes\n")
     lock = Lock(LOCKED_AT, (DEB, login))
     debs.local_repository(lock, "standins/slim.amd64.lock", tmp_path / "first" / "repo")
     assert asked == ["mirrors"], "asked once for both"

@@ -8,7 +8,6 @@ import lzma
 import socket
 import stat
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import ClassVar
@@ -52,7 +51,7 @@ class Answering(http.server.BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     Answering.indexes = {}
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answering)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
     yield f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
     httpd.server_close()
@@ -102,6 +101,10 @@ def test_what_debian_offers_now_prefers_security_then_updates(server: str) -> No
         "no security mirror known; trixie-updates has no index here: both passed over"
     )
     assert debs.current_version(Deb(**{**PASSWD.__dict__, "package": "absent"}), where) == "none"
+    Answering.indexes["/debian/dists/trixie-updates/main/binary-amd64/Packages.xz"] = b"not xz"
+    assert debs.current_version(PASSWD, {"debian": where["debian"]}) == "1:4.17.4-2", (
+        "an index that does not decompress is passed over too"
+    )
 
 
 def test_an_architecture_all_package_is_looked_up_in_amd64s_index(server: str) -> None:
@@ -145,6 +148,14 @@ def test_a_mirror_url_may_carry_an_equals_sign() -> None:
     }
 
 
+def test_only_the_slashes_ending_a_mirror_url_go() -> None:
+    assert debs.parse_mirrors("debian=http://m.invalid/DEBIAN-X//") == {
+        "debian": "http://m.invalid/DEBIAN-X"
+    }
+    url = debs.snapshot_url("http://s.invalid/SNAPSHOT-X/", PASSWD, "2026-11-27T11:06:49Z")
+    assert url.startswith("http://s.invalid/SNAPSHOT-X/archive/debian/20261127T110649Z/")
+
+
 def test_the_cache_is_named_vendored_or_the_users(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -162,14 +173,21 @@ def test_an_upstream_version_with_a_colon_keeps_it_in_the_pool_path() -> None:
     assert debs.pool_path(odd) == "pool/main/s/shadow/passwd_1.0:3-1_amd64.deb"
 
 
-def test_the_snapshot_time_is_utc_whatever_the_local_zone(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("TZ", "Europe/Moscow")
-    time.tzset()
-    try:
-        url = debs.snapshot_url("http://s.invalid", PASSWD, "2026-11-27T14:06:49+03:00")
-    finally:
-        monkeypatch.undo()
-        time.tzset()
+@pytest.mark.usefixtures("local_time_not_utc")
+def test_the_snapshot_time_is_utc_whatever_the_local_zone() -> None:
+    url = debs.snapshot_url("http://s.invalid", PASSWD, "2026-11-27T14:06:49+03:00")
     assert url.startswith("http://s.invalid/archive/debian/20261127T110649Z/pool/")
+    assert debs.snapshot_url("http://s.invalid/", PASSWD, "2026-11-27T11:06:49Z") == url
+
+
+def test_a_mirror_that_accepts_and_stays_silent_is_unreachable_after_the_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(debs, "TIMEOUT", 0.2)
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # the kernel accepts; nobody ever answers
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/debian"
+        with pytest.raises(BuildError, match=r"timed out\. Offline\?"):
+            debs.download(f"{url}/x.deb", tmp_path / "part")
+        assert debs.current_version(PASSWD, {"debian": url}) == "none"

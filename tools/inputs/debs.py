@@ -33,6 +33,8 @@ from tools.process import BuildError, capture, environment
 from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV, user_cache, vendor_dir
 
 RELOCK = "relock with `nox -s lock` (docs/reproducibility.md: updating the lock)"
+#: Seconds a mirror may keep silent before it counts as unreachable.
+TIMEOUT = 60.0
 
 
 class DebGoneError(BuildError):
@@ -90,7 +92,7 @@ def mirrors() -> dict[str, str]:
 def download(url: str, destination: Path) -> bool:
     """Fetch url into destination; False if the mirror has no such file."""
     try:
-        with urllib.request.urlopen(url, timeout=60) as response, destination.open("wb") as f:  # noqa: S310 -- the mirror's http(s) URL
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, destination.open("wb") as f:  # noqa: S310 -- the mirror's http(s) URL
             shutil.copyfileobj(response, f)
     except urllib.error.HTTPError as error:
         error.close()  # its body is not read; keep no socket open
@@ -114,7 +116,7 @@ def current_version(deb: Deb, where: Mapping[str, str]) -> str:
             continue
         url = f"{where[archive]}/dists/{suite}/main/binary-{arch}/Packages.xz"
         try:
-            with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310
+            with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310
                 text = lzma.decompress(response.read()).decode()
         except urllib.error.HTTPError as error:
             error.close()
@@ -140,7 +142,7 @@ def check(deb: Deb, path: Path, lock_name: str) -> None:
 def snapshot_url(base: str, deb: Deb, locked_at: str) -> str:
     """Where Debian's snapshot archive serves the locked file, as the archive was when the
     lock was taken (the archive's URL layout: /archive/ARCHIVE/YYYYMMDDTHHMMSSZ/pool/…)."""
-    moment = dt.datetime.fromisoformat(locked_at.replace("Z", "+00:00"))
+    moment = dt.datetime.fromisoformat(locked_at)
     stamp = moment.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     return f"{base.rstrip('/')}/archive/{deb.archive}/{stamp}/{pool_path(deb)}"
 
@@ -214,10 +216,11 @@ def fetch_locked(root: Path = ROOT) -> list[Path]:
     return fetched
 
 
-def vendor(directory: Path) -> int:
-    """Copy every locked .deb into directory, named as the cache names them; how many."""
+def vendor(directory: Path, root: Path = ROOT) -> int:
+    """Copy every locked .deb of the checkout at `root` into directory, named as the cache
+    names them; how many."""
     directory.mkdir(parents=True, exist_ok=True)
-    fetched = set(fetch_locked())  # the bases share some packages
+    fetched = set(fetch_locked(root))  # the bases share some packages
     for path in fetched:
         if not (directory / path.name).exists():
             shutil.copyfile(path, directory / path.name)
@@ -245,7 +248,12 @@ def local_repository(lock: Lock, lock_name: str, directory: Path) -> Path:
             capture_output=True,
             text=True,
             env=environment(),
-            check=True,
+            check=False,
         )
+        if made.returncode != 0:
+            raise BuildError(
+                f"apt-ftparchive {command} failed in {directory}: {made.stderr.strip()} "
+                "(it comes with apt-utils: bin/setup installs it)"
+            )
         (directory / index).write_text(made.stdout)
     return directory
