@@ -66,9 +66,10 @@ class DeadlineChannel(HTTPChannel):
             self.progressed_at = time.time()
         return int(super().write_soon(data))
 
-    def _flush_some(self, do_close: bool = True) -> bool:
-        # Private in waitress (its stubs leave it out): the one place that sends.
-        sent = bool(super()._flush_some(do_close=do_close))  # type: ignore[misc]
+    def _flush_some(self, *args: Any, **kwargs: Any) -> bool:
+        # Private in waitress (its stubs leave it out): the one place that sends. Its
+        # arguments pass through as waitress gives them, defaults included.
+        sent = bool(super()._flush_some(*args, **kwargs))  # type: ignore[misc]
         if sent:
             self.progressed_at = time.time()
         return sent

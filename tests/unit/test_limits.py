@@ -142,6 +142,22 @@ def test_a_trickling_connection_is_closed_at_the_deadline_however_slowly_it_send
     assert time.monotonic() - started < DEADLINE + 3
 
 
+def test_the_request_deadline_counts_from_the_last_response_not_from_the_accept() -> None:
+    # Three requests 1.2 s apart on one connection: 2.4 s in all, over a 2 s deadline,
+    # but never more than 1.2 s after a response.
+    with serving(deadline=2.0, limit=LIMIT) as server:
+        connection = http.client.HTTPConnection("127.0.0.1", server.address[1], timeout=5)
+        try:
+            for number in range(3):
+                if number:
+                    time.sleep(1.2)
+                connection.request("GET", "/healthz")
+                response = connection.getresponse()
+                assert (response.status, response.read()) == (200, b'{"status":"ok"}\n')
+        finally:
+            connection.close()
+
+
 def test_a_new_client_is_served_at_once_when_the_limit_is_full_of_half_open_requests() -> None:
     # A long deadline: only eviction can make room in time.
     with serving(deadline=60, limit=LIMIT) as server:
