@@ -117,6 +117,25 @@ def test_a_build_request_turns_off_the_network_and_passes_tags_args_and_labels(
     assert args[-1] == "--no-cache"
 
 
+@pytest.mark.parametrize("builder", [Buildah(), Podman()], ids=["buildah", "podman"])
+def test_a_run_step_gets_limits_runc_may_set_without_cap_sys_resource(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, builder: Buildah | Podman
+) -> None:
+    ran: list[tuple[str, ...]] = []
+
+    def run(*args: str, **_: object) -> None:
+        ran.append(args)
+        Path(args[args.index("--iidfile") + 1]).write_text("sha256:built\n")
+
+    monkeypatch.setattr(type(builder), "normalize", lambda self, image_id, tags, labels: image_id)
+    request = builders.BuildRequest(tmp_path / "Dockerfile", tmp_path, ["a:1"], timestamp=1)
+    assert builder.build(run, request) == "sha256:built"
+    [args] = ran
+    limits = [args[i + 1] for i, arg in enumerate(args) if arg == "--ulimit"]
+    assert limits == ["nofile=4096:4096", "nproc=4096:4096"]
+    assert args[:2] == (builder.name, "build")
+
+
 def test_a_buildkit_image_with_no_kept_archive_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(BuildError, match="build it again"):
         DockerBuildKit().archive("sha256:" + "0" * 64, tmp_path)

@@ -58,6 +58,13 @@ def names_of(listed: Mapping[str, Any]) -> list[str]:
     return list(listed.get("names") or listed.get("Names") or [])
 
 
+#: The limits a RUN step runs with. Left to itself, buildah 1.39 (Debian 13) has runc
+#: set the caller's limits, which fails without CAP_SYS_RESOURCE ("error setting rlimit
+#: type 7"); limits at or below 4096 may be set. They change no image ID
+#: (docs/reproducibility.md, "What the host contributes").
+RUN_ULIMITS = ("nofile=4096:4096", "nproc=4096:4096")
+
+
 class Libpod(Builder):
     """What buildah and podman share."""
 
@@ -84,6 +91,7 @@ class Libpod(Builder):
             # Docker's image format: OCI's has no HEALTHCHECK. --layers caches
             # steps, as docker build does.
             args += ["--format=docker", "--layers=true"]
+            args += [option for limit in RUN_ULIMITS for option in ("--ulimit", limit)]
             # Named even for the host's platform, which changes nothing in the
             # image (measured): one command line for native and emulated builds.
             args += ["--platform", request.platform] if request.platform else []
