@@ -1,14 +1,22 @@
-"""Sample data the tooling's tests share: a digest, and the provenance a release attests."""
+"""Sample data the tooling's tests share: a digest, the provenance a release attests, and a
+released image's rebuild target."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from tools.images.plan import BuildPlan
 from tools.process import git_revision
+from tools.rebuild.findings import Target
 from tools.release import provenance
+from tools.release.provenance import BuildInputs
+from tools.release.references import Pinned, Repository
 
 DIGEST = "sha256:" + "ab" * 32
+REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
+IMAGE = Pinned(REPOSITORY, DIGEST)
+OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
 
 
 def a_predicate() -> dict[str, Any]:
@@ -30,3 +38,9 @@ def a_predicate() -> dict[str, Any]:
         builder_version="buildah version 1.28.2",
         platform="linux/arm64",
     )
+
+
+def a_target(image: Pinned = IMAGE, **changes: Any) -> Target:
+    """A released image to rebuild, with `a_predicate`'s inputs (`changes` replace some)."""
+    inputs = dataclasses.replace(BuildInputs.from_predicate(a_predicate()), **changes)
+    return Target(image, str(image), inputs, a_predicate())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tooling.test_rebuild import target
+from tooling.samples import a_target
 from tools.images import contents
 from tools.images.contents import ContentRecord, FileEntry
 from tools.process import BuildError
@@ -105,7 +105,7 @@ class Store:
 def test_a_rebuild_on_another_base_fails_and_names_the_bases_files(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    chosen = target()
+    chosen = a_target()
     arg, (_, recorded_id) = sorted(chosen.inputs.bases.items())[0]
     recorded = listing(layer({"usr/share/python3/debpython/x.pyc": b"c", "bin/sh": b"s"}))
     record = ContentRecord({"base": (recorded_id, ("sha256:b",))}, {"sha256:b": recorded})

@@ -19,16 +19,13 @@ from typing import Any
 
 import pytest
 
-from tooling.samples import DIGEST, a_predicate
+from tooling.samples import IMAGE, REPOSITORY, a_target
 from tools.process import BuildError
 from tools.rebuild import findings
 from tools.rebuild.comparison import Comparison
 from tools.release import manifests, vsa
-from tools.release.provenance import BuildInputs
 from tools.release.references import Pinned, Repository
 
-REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
-IMAGE = Pinned(REPOSITORY, DIGEST)
 BASE = {"etc/os-release": b"trixie"}
 APP = {"opt/moscow-time/app/clock.py": b"MOSCOW = 3", "opt/moscow-time/app/app.py": b"app"}
 
@@ -119,10 +116,6 @@ class Store:
         return destination
 
 
-def target() -> findings.Target:
-    return findings.Target(IMAGE, str(IMAGE), BuildInputs.from_predicate(a_predicate()), {})
-
-
 def compare(
     monkeypatch: pytest.MonkeyPatch, released: Image, rebuilt: Image
 ) -> tuple[findings.Finding, Store]:
@@ -131,7 +124,7 @@ def compare(
     clock = types.SimpleNamespace(monotonic=lambda: next(ticks))  # this module's clock alone
     monkeypatch.setattr("tools.rebuild.findings.time", clock)
     store = Store(rebuilt)
-    finding = findings.compare(store, target(), rebuilt.image_id, 12.0)  # type: ignore[arg-type]
+    finding = findings.compare(store, a_target(), rebuilt.image_id, 12.0)  # type: ignore[arg-type]
     return finding, store
 
 
@@ -225,7 +218,7 @@ def test_the_report_says_what_was_rebuilt_the_verdict_the_times_and_the_table(
     finding, _ = compare(monkeypatch, released, Image([layer(BASE), layer(BASE)]))
     assert (finding.build_seconds, finding.compare_seconds) == (12.0, 0.25)
     lines = finding.report().splitlines()
-    commit = target().inputs.commit[:12]
+    commit = a_target().inputs.commit[:12]
     assert lines[0] == (
         f"{IMAGE} (linux/arm64, slim) rebuilt from {commit}: FAILED (build 12 s, "
         "shared by the commit's images; comparison 0.2 s)"

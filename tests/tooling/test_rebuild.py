@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tooling.samples import DIGEST, a_predicate
+from tooling.samples import DIGEST, a_predicate, a_target
 from tools.builders.store import STORAGE_CONF_ENV, SeparateStore
 from tools.images.plan import BuildPlan
 from tools.paths import ROOT
@@ -19,20 +19,11 @@ from tools.process import BuildError, git_revision, run_shown
 from tools.rebuild import findings, layerdiff, rebuild
 from tools.release import vsa
 from tools.release.provenance import BuildInputs
-from tools.release.references import Pinned, Repository
 from tools.settings import OFFLINE_ENV, UPSTREAM_ENV
-
-REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
-IMAGE = Pinned(REPOSITORY, DIGEST)
-OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
 
 
 def inputs() -> BuildInputs:
     return BuildInputs.from_predicate(a_predicate())
-
-
-def target(image: Pinned = IMAGE) -> findings.Target:
-    return findings.Target(image, str(image), inputs(), a_predicate())
 
 
 # ---- what the provenance gives back -----------------------------------------------
@@ -62,8 +53,8 @@ def test_a_provenance_without_the_plan_says_it_cannot_be_rebuilt() -> None:
 
 
 def test_the_variant_comes_from_the_dockerfile() -> None:
-    assert target().variant == "slim"
-    odd = dataclasses.replace(target(), inputs=dataclasses.replace(inputs(), dockerfile="X"))
+    assert a_target().variant == "slim"
+    odd = dataclasses.replace(a_target(), inputs=dataclasses.replace(inputs(), dockerfile="X"))
     with pytest.raises(BuildError, match="no variant is built from X"):
         _ = odd.variant
 
@@ -120,17 +111,17 @@ def test_each_layer_is_a_row_and_a_missing_one_is_none() -> None:
     assert compared.rows[0] == ["image ID (config)", "sha256:1", "sha256:2", "DIFFERS"]
     assert [row[-1] for row in compared.rows[1:]] == ["same", "DIFFERS", "DIFFERS"]
     assert compared.rows[-1][1] == "(none)"
-    finding = findings.Finding(target(), "sha256:1", "sha256:2", compared, 1.0, 0.1)
+    finding = findings.Finding(a_target(), "sha256:1", "sha256:2", compared, 1.0, 0.1)
     assert not finding.passed
     assert finding.verdict == vsa.FAILED
     same = findings.compared("sha256:1", "sha256:1", ["a"], ["a"])
-    assert findings.Finding(target(), "sha256:1", "sha256:1", same, 1.0, 0.1).passed
+    assert findings.Finding(a_target(), "sha256:1", "sha256:1", same, 1.0, 0.1).passed
 
 
 def test_a_config_that_differs_fails_though_every_layer_is_the_same() -> None:
     compared = findings.compared("sha256:1", "sha256:2", ["a", "b"], ["a", "b"])
     assert compared.mismatches == ["image ID (config)"]
-    assert not findings.Finding(target(), "sha256:1", "sha256:2", compared, 1.0, 0.1).passed
+    assert not findings.Finding(a_target(), "sha256:1", "sha256:2", compared, 1.0, 0.1).passed
 
 
 def test_a_layer_that_differs_fails_though_the_ids_are_reported_equal() -> None:

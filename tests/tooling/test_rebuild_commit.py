@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tooling.samples import DIGEST, a_predicate
+from tooling.samples import IMAGE, OTHER, a_target
 from tools import builders
 from tools.images import contents
 from tools.images import record as build_record
@@ -23,18 +23,8 @@ from tools.model import host_platform
 from tools.process import BuildError, git_revision
 from tools.rebuild import findings, rebuild
 from tools.rebuild.comparison import Comparison
-from tools.release.provenance import BuildInputs
-from tools.release.references import Pinned, Repository
+from tools.release.references import Pinned
 from tools.settings import BUILDER_ENV, OFFLINE_ENV, PLATFORMS_ENV, UPSTREAM_ENV
-
-REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
-IMAGE = Pinned(REPOSITORY, DIGEST)
-OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
-
-
-def target(image: Pinned = IMAGE, **changes: Any) -> findings.Target:
-    inputs = dataclasses.replace(BuildInputs.from_predicate(a_predicate()), **changes)
-    return findings.Target(image, str(image), inputs, a_predicate())
 
 
 def runner(*args: str, **options: Any) -> None:
@@ -43,7 +33,7 @@ def runner(*args: str, **options: Any) -> None:
 
 
 def a_record(*images: Built, epoch: int = 1796000000) -> BuildRecord:
-    plan = dataclasses.replace(target().inputs.plan, epoch=epoch)
+    plan = dataclasses.replace(a_target().inputs.plan, epoch=epoch)
     return BuildRecord(plan, "buildah version 1.28.2", True, True, "x86_64", images)
 
 
@@ -61,9 +51,9 @@ def test_each_commit_is_rebuilt_once_for_all_its_images_with_every_choice_passed
         return [f"finding of {t.image.digest[7:9]}" for t in group]
 
     monkeypatch.setattr(rebuild, "rebuild_commit", rebuild_commit)
-    other = target(OTHER, commit="b" * 40)
+    other = a_target(OTHER, commit="b" * 40)
     found = rebuild.rebuild(
-        runner, [target(), other, target(OTHER)], nox=["nox"], workdir=Path("/w"),
+        runner, [a_target(), other, a_target(OTHER)], nox=["nox"], workdir=Path("/w"),
         git_url="git://x", say=print,
     )  # fmt: skip
     options = {"nox": ["nox"], "workdir": Path("/w"), "git_url": "git://x", "say": print,
@@ -106,8 +96,8 @@ def test_a_commit_is_checked_out_its_locks_checked_built_once_and_each_image_com
 ) -> None:
     builder = Builder(version)
     steps: list[tuple[str, ...]] = []
-    arm64 = target()
-    amd64 = target(OTHER, platform="linux/amd64", builder_version="another version")
+    arm64 = a_target()
+    amd64 = a_target(OTHER, platform="linux/amd64", builder_version="another version")
     images = (
         Built("slim", "linux/arm64", ["a"], "b", "sha256:rebuilt-arm64"),
         Built("slim", "linux/amd64", ["a"], "b", "sha256:rebuilt-amd64"),
@@ -192,7 +182,7 @@ def test_the_commits_own_nox_builds_it_clean_with_the_provenances_choices(
 ) -> None:
     held = "sha256:" + "1" * 64
     bases = {"PYTHON_IMAGE": ("localhost/base", held), "OTHER": ("localhost/gone", "sha256:2")}
-    chosen = target(bases=bases)
+    chosen = a_target(bases=bases)
     ran: list[tuple[tuple[str, ...], dict[str, str]]] = []
     read: list[Path] = []
 
@@ -240,7 +230,7 @@ def test_a_build_with_another_epoch_than_the_provenances_is_refused(
     monkeypatch.setattr(build_record, "require", lambda path: a_record(epoch=1))
     with pytest.raises(BuildError) as refused:
         rebuild.build_commit(
-            lambda *args, env: None, Builder(), Store(), [target()],  # type: ignore[arg-type]
+            lambda *args, env: None, Builder(), Store(), [a_target()],  # type: ignore[arg-type]
             nox=["nox"], worktree=tmp_path / "abc", varied=False,
         )  # fmt: skip
     assert str(refused.value) == (
@@ -250,7 +240,7 @@ def test_a_build_with_another_epoch_than_the_provenances_is_refused(
 
 
 def test_the_build_takes_the_provenances_builder_platforms_and_bases_not_this_machines() -> None:
-    found = target().inputs
+    found = a_target().inputs
     assert rebuild.build_arguments(found, ["linux/amd64", "linux/arm64"]) == [
         "--sessions", "build", "--", "--builder", "buildah", "--no-cache",
         "--platform", "linux/amd64,linux/arm64", "--offline",
@@ -303,7 +293,7 @@ def test_every_base_is_a_counted_row_and_one_that_differs_is_told_by_its_files(
     store = Bases({"localhost/same": "sha256:s", "localhost/differs": "sha256:here",
                    "localhost/also": "sha256:also-here"})  # fmt: skip
     comparison = Comparison(differences=["layer 1: what the image's comparison found"])
-    rebuild.compare_bases(store, target(bases=bases), comparison)  # type: ignore[arg-type]
+    rebuild.compare_bases(store, a_target(bases=bases), comparison)  # type: ignore[arg-type]
     assert comparison.rows == [
         ["base A_SAME", "sha256:s", "sha256:s", "same"],
         ["base B_DIFFERS", "sha256:recorded", "sha256:here", "DIFFERS"],

@@ -4,7 +4,6 @@ git is real (a repository made here); cosign is stood in, recording what it was 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tooling.samples import DIGEST, a_predicate
+from tooling.samples import IMAGE, OTHER, REPOSITORY, a_predicate, a_target
 from tools.images.record import BuildRecord, Built
 from tools.process import BuildError, run_shown
 from tools.rebuild import findings, rebuild
@@ -20,16 +19,7 @@ from tools.rebuild.comparison import Comparison
 from tools.release import vsa
 from tools.release.consumer import Verified
 from tools.release.provenance import BuildInputs
-from tools.release.references import Pinned, Repository
-
-REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
-IMAGE = Pinned(REPOSITORY, DIGEST)
-OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
-
-
-def target(image: Pinned = IMAGE, **changes: Any) -> findings.Target:
-    inputs = dataclasses.replace(BuildInputs.from_predicate(a_predicate()), **changes)
-    return findings.Target(image, str(image), inputs, a_predicate())
+from tools.release.references import Pinned
 
 
 def verified(image: Pinned, provenance: dict[str, Any]) -> Verified:
@@ -154,13 +144,13 @@ def test_each_target_takes_the_image_of_its_variant_and_platform() -> None:
         for platform, arch in (("linux/amd64", "amd64"), ("linux/arm64", "arm64"))
     ]
     record = a_record(*built)
-    assert target().variant == "slim"
-    assert rebuild.rebuilt_image(record, target()).image_id == "sha256:slim-arm64"
-    distroless = target(dockerfile="Dockerfile.distroless", platform="linux/amd64")
+    assert a_target().variant == "slim"
+    assert rebuild.rebuilt_image(record, a_target()).image_id == "sha256:slim-arm64"
+    distroless = a_target(dockerfile="Dockerfile.distroless", platform="linux/amd64")
     assert rebuild.rebuilt_image(record, distroless).image_id == "sha256:distroless-amd64"
     with pytest.raises(BuildError) as missing:
-        rebuild.rebuilt_image(a_record(*built[:1]), target())
-    commit = target().inputs.commit[:12]
+        rebuild.rebuilt_image(a_record(*built[:1]), a_target())
+    commit = a_target().inputs.commit[:12]
     assert str(missing.value) == f"the rebuild of {commit} made no slim for linux/arm64"
 
 
@@ -179,7 +169,7 @@ class Cosign:
 def test_the_verdict_is_signed_onto_the_released_digest_as_a_summary(
     tmp_path: Path, *, passed: bool
 ) -> None:
-    chosen = target()
+    chosen = a_target()
     comparison = Comparison()
     comparison.compare("image ID (config)", "sha256:r", "sha256:r" if passed else "sha256:x")
     finding = findings.Finding(chosen, "sha256:r", "sha256:r", comparison, 1.0, 0.1)

@@ -9,24 +9,15 @@ from typing import Any
 
 import pytest
 
-from tooling.samples import DIGEST, a_predicate
+from tooling.samples import DIGEST, IMAGE, OTHER, a_predicate
 from tools.process import BuildError, git_revision
-from tools.rebuild import findings
 from tools.release import vsa
 from tools.release.provenance import BuildInputs
-from tools.release.references import Pinned, Repository
-
-REPOSITORY = Repository("127.0.0.1:5000", "moscow-time")
-IMAGE = Pinned(REPOSITORY, DIGEST)
-OTHER = Pinned(REPOSITORY, "sha256:" + "cd" * 32)
+from tools.release.references import Pinned
 
 
 def inputs() -> BuildInputs:
     return BuildInputs.from_predicate(a_predicate())
-
-
-def target(image: Pinned = IMAGE) -> findings.Target:
-    return findings.Target(image, str(image), inputs(), a_predicate())
 
 
 # ---- the verification summary ------------------------------------------------------
