@@ -62,10 +62,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if options.record and len(modules) != len(GUARDED):
             raise BuildError("--record records a full run: name no modules")
         if not options.modules and not options.record:
-            modules, left_out = untimed_unless_changed(modules, results.recorded_commit())
+            recorded = results.recorded_commit()
+            modules, left_out = untimed_unless_changed(modules, recorded)
             for path in left_out:
                 print(f"{module_name(path)}: unchanged since the committed run "
-                      f"({results.recorded_commit()}), and its tests are timed: left out "
+                      f"({recorded}), and its tests are timed: left out "
                       f"(`nox -s mutants -- {module_name(path)}` runs it)")  # fmt: skip
         tree = scratch(run_shown, modules)
         started = time.monotonic()
