@@ -61,8 +61,10 @@ install -d -m 1777 "$root/tmp"
 ln -sf python3.13 "$root/usr/bin/python3"
 ln -sf python3 "$root/usr/bin/python"
 
-# A loader cache, as upstream's debian13 image ships.
-/sbin/ldconfig -r "$root"
+# A loader cache, as upstream's debian13 image ships, written by the root's own
+# ldconfig (static; under qemu for arm64): the cache is the root's glibc's format,
+# whoever runs the hook.
+chroot "$root" /sbin/ldconfig
 rm -rf "$root/var/cache/ldconfig"
 
 # Nothing here may run a shell.

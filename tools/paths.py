@@ -12,6 +12,9 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 
 # ---- In the checkout ---------------------------------------------------------
+#: The toolchain that writes image bits: its package list, its locks (toolchain.ARCH.lock),
+#: its containers.conf and enter.sh, which runs a command with it (`tools.inputs.toolchain`).
+TOOLCHAIN_FOLDER = ROOT / "toolchain"
 #: What each stand-in base is made of: a Containerfile, an mmdebstrap hook and
 #: the Debian locks, one per architecture (NAME.ARCH.lock).
 STANDIN_RECIPES = ROOT / "standins"
@@ -20,8 +23,20 @@ STANDIN_RECIPES = ROOT / "standins"
 STANDIN_TOOLING = (
     ROOT / "tools" / "images" / "standins.py",
     ROOT / "tools" / "inputs" / "recipes.py",
+    ROOT / "tools" / "inputs" / "toolchain.py",
     ROOT / "tools" / "builders",
     ROOT / "tools" / "buildenv.py",
+    # Which toolchain, on either host architecture, runs the hooks and writes the image.
+    *(
+        TOOLCHAIN_FOLDER / name
+        for name in (
+            "packages.txt",
+            "containers.conf",
+            "enter.sh",
+            "toolchain.amd64.lock",
+            "toolchain.arm64.lock",
+        )
+    ),
 )
 #: The upstream bases by digest (`tools.inputs.baselock`), beside the pip locks.
 BASES_LOCK = ROOT / "bases.lock.json"

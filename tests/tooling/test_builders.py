@@ -20,29 +20,42 @@ def test_buildah_and_podman_are_reproducible_whatever_docker_is() -> None:
 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch) -> set[str]:
-    """The builders this test pretends are installed; no Docker engine answers."""
+    """The host programs this test pretends are installed; no Docker engine answers. The
+    toolchain can run when mmdebstrap, apt-ftparchive and unshare are here (as root)."""
     present: set[str] = set()
     monkeypatch.setattr("tools.builders.pick.have", lambda name: name in present)
+    monkeypatch.setattr("tools.inputs.toolchain.have", lambda name: name in present)
+    monkeypatch.setattr("tools.inputs.toolchain.os.geteuid", lambda: 0)
     monkeypatch.setattr("tools.builders.engine.docker_running", lambda: False)
     monkeypatch.setattr("tools.builders.engine.docker_engine", lambda: None)
     return present
 
 
-def test_the_first_installed_builder_is_picked_in_order_of_preference(installed: set[str]) -> None:
-    installed.update({"podman", "buildah"})
+TOOLCHAIN_HOST = {"mmdebstrap", "apt-ftparchive", "unshare"}
+
+
+def test_buildah_from_the_toolchain_is_picked_where_the_toolchain_can_run(
+    installed: set[str],
+) -> None:
+    installed.update(TOOLCHAIN_HOST)
     assert isinstance(builders.pick_builder(None), Buildah)
-    installed.discard("buildah")
-    assert isinstance(builders.pick_builder(None), Podman)
 
 
-def test_docker_is_not_picked_unasked_when_no_engine_answers(installed: set[str]) -> None:
-    installed.add("docker")
-    with pytest.raises(BuildError, match="no container builder found"):
+def test_without_the_toolchain_docker_is_picked_only_if_its_engine_answers(
+    installed: set[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    installed.update({"docker", "buildah", "podman", "mmdebstrap", "unshare"})
+    with pytest.raises(
+        BuildError,
+        match=r"^no container builder can run: apt-ftparchive is not installed \(apt-utils\)",
+    ):
         builders.pick_builder(None)
+    monkeypatch.setattr("tools.builders.engine.docker_running", lambda: True)
+    assert builders.pick_builder(None).name == "docker"
 
 
 def test_the_environment_names_the_builder_through_the_settings(installed: set[str]) -> None:
-    installed.update({"podman", "buildah"})
+    installed.update(TOOLCHAIN_HOST)
     settings = Settings.read({"MOSCOW_TIME_BUILDER": "podman"})
     assert isinstance(builders.pick_builder(settings.builder), Podman)
 
@@ -51,7 +64,12 @@ def test_the_environment_names_the_builder_through_the_settings(installed: set[s
     ("requested", "message"),
     [
         ("kaniko", "unknown builder 'kaniko': choose one of buildah, podman, docker"),
-        ("podman", "builder 'podman' is not installed"),
+        (
+            "podman",
+            r"podman runs from the locked toolchain, and mmdebstrap is not installed "
+            r"\(mmdebstrap\); it installs the locked toolchain: run `bin/setup`",
+        ),
+        ("docker", "builder 'docker' is not installed: `bin/setup` installs it"),
     ],
 )
 def test_a_builder_that_cannot_be_had_is_a_clear_error(

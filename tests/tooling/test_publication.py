@@ -156,16 +156,34 @@ def test_a_publication_reads_back_as_written(tmp_path: Path) -> None:
     assert publication.read(tmp_path / "ids.json") == published
 
 
-def test_another_builder_version_or_a_missing_commit_is_said_before_rebuilding() -> None:
+def test_another_host_builder_version_or_a_missing_commit_is_said_before_rebuilding() -> None:
     published = publication.publication(images_json(), STANDIN_PACKAGES)
     version = published.builder_version
-    assert publication.why_incomparable(published, version, lambda _: True) is None
-    other = publication.why_incomparable(published, "buildah version 1.39.3", lambda _: True)
-    assert other is not None
-    assert "1.39.3" in other
-    shallow = publication.why_incomparable(published, version, lambda _: False)
+    assert publication.why_incomparable(published, lambda: version, lambda _: True) is None
+    other = publication.why_incomparable(
+        published, lambda: "buildah version 1.39.3", lambda _: True
+    )
+    assert other == (
+        "published with 'buildah version 1.28.2', this machine has 'buildah version 1.39.3': "
+        "IDs are only comparable for the same builder version"
+    )
+    shallow = publication.why_incomparable(published, lambda: version, lambda _: False)
     assert shallow is not None
     assert "shallow" in shallow
+
+
+def test_a_commit_built_with_the_toolchain_is_comparable_whatever_the_host_has() -> None:
+    published = dataclasses.replace(
+        publication.publication(images_json(), STANDIN_PACKAGES),
+        builder_version="toolchain sha256:" + "ab" * 32 + " (buildah 1.39.3+ds1-1+b7)",
+    )
+
+    def host_version() -> str:
+        raise AssertionError("the host's builder is not asked: the commit brings its own")
+
+    assert publication.why_incomparable(published, host_version, lambda _: True) is None
+    shallow = publication.why_incomparable(published, host_version, lambda _: False)
+    assert shallow == f"commit {published.commit[:12]} is not in this clone (a shallow clone?)"
 
 
 def test_a_published_commit_whose_debs_are_gone_everywhere_fails_not_skips(

@@ -146,7 +146,7 @@ def test_a_separate_store_is_used_while_entered_and_gone_after(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv(STORAGE_CONF_ENV, "/etc/machine.conf")
-    store = SeparateStore(tmp_path / "store", driver="vfs", program="true")
+    store = SeparateStore(tmp_path / "store", driver="vfs", program=["true"])
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "left-over").write_text("from a run that crashed")
     with store:

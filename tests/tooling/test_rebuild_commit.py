@@ -93,7 +93,8 @@ class Builder:
 def test_a_commit_is_checked_out_its_locks_checked_built_once_and_each_image_compared(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, version: str
 ) -> None:
-    builder = Builder(version)
+    """`version`: what the commit's own build records as its builder's."""
+    builder = Builder("this checkout's builder, which does not build the commit")
     steps: list[tuple[str, ...]] = []
     arm64 = a_target()
     amd64 = a_target(OTHER, platform="linux/amd64", builder_version="another version")
@@ -117,7 +118,7 @@ def test_a_commit_is_checked_out_its_locks_checked_built_once_and_each_image_com
     def build_commit(run: object, used: object, store: str, group: list[Any], **kw: Any) -> Any:
         assert (run, used, group, kw["nox"]) == (runner, builder, [arm64, amd64], ["nox"])
         steps.append(("build", store, str(kw["worktree"]), str(kw["varied"])))
-        return a_record(*images), 42.0
+        return dataclasses.replace(a_record(*images), builder_version=version), 42.0
 
     def compare(used: object, chosen: findings.Target, rebuilt: str, seconds: float) -> Any:
         assert used is builder
@@ -159,7 +160,7 @@ def test_a_commit_is_checked_out_its_locks_checked_built_once_and_each_image_com
         assert said == [], "the first image's builder is the commit's"
     else:
         assert said == [
-            "warning: released with buildah 'buildah version 1.28.2', rebuilding with "
+            "warning: released with buildah 'buildah version 1.28.2', rebuilt with "
             "'buildah version 1.39.3': the IDs may differ for that alone"
         ]
 

@@ -30,11 +30,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.bench.spread import Spread
+from tools.builders.libpod import Buildah
 from tools.images import record as build_record
 from tools.images.record import images_by_tag
+from tools.inputs.toolchain import missing_host_tools
 from tools.model import host_platform
 from tools.paths import BUILD, ROOT, WHEELHOUSE
-from tools.process import BuildError, capture, checkout_worktree, have, run_shown, say
+from tools.process import BuildError, capture, checkout_worktree, run_shown, say
 from tools.tables import table
 
 WORKTREES = BUILD / "loop"
@@ -101,11 +103,11 @@ def ids_moved(before: dict[str, str], after: dict[str, str]) -> bool:
 
 
 def images_in_store() -> int | None:
-    """How many images buildah's store holds, intermediate ones included; None without
-    buildah."""
-    if not have("buildah"):
+    """How many images buildah's store holds, intermediate ones included; None where the
+    toolchain's buildah cannot run."""
+    if missing_host_tools():
         return None
-    return len(capture("buildah", "images", "--all", "--quiet").split())
+    return len(capture(*Buildah().command("images", "--all", "--quiet")).split())
 
 
 def timed_build(worktree: Path, nox: str, *, arm64: bool) -> float:

@@ -32,7 +32,7 @@ class Docker(Builder):
         return f"Docker {server}, {buildx}"
 
     def inspect(self, image: str) -> Inspected | None:
-        return docker_style_inspect("docker", image)
+        return docker_style_inspect(["docker"], image)
 
 
 class DockerClassic(Docker):

@@ -39,9 +39,10 @@ def inspect_json(*args: str) -> Any:
     return json.loads(output) if output else None
 
 
-def docker_style_inspect(command: str, image: str) -> Inspected | None:
-    """`docker image inspect` and `podman image inspect` answer alike."""
-    found = inspect_json(command, "image", "inspect", image)
+def docker_style_inspect(command: Sequence[str], image: str) -> Inspected | None:
+    """`docker image inspect` and `podman image inspect` answer alike; `command` is the
+    program's command line."""
+    found = inspect_json(*command, "image", "inspect", image)
     if not found:
         return None
     return Inspected.from_config(

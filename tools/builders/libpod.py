@@ -1,6 +1,9 @@
-"""buildah and podman: --timestamp dates every file and date, then the config is cleaned.
+"""buildah and podman, from the locked toolchain: --timestamp dates every file and date, then
+the config is cleaned.
 
-buildah and podman give the same image IDs for the same inputs. Their
+Both run from the toolchain (`tools.inputs.toolchain`), never the host's: their
+version writes the bits. buildah and podman give the same image IDs for the
+same inputs. Their
 Docker-format configs carry per-build noise (see
 `archives.normalized_config`), so every build's config is cleaned, given the
 build's labels and pulled back in as a new image over the same layers.
@@ -23,7 +26,8 @@ from tools.builders.interface import (
     inspect_json,
 )
 from tools.builders.store import SeparateStore
-from tools.process import BuildError, Runner, capture, have, succeeds
+from tools.inputs.toolchain import TOOLCHAIN
+from tools.process import BuildError, Runner, capture, have, run_shown, succeeds
 
 #: How images leave the store. gzip, Docker's manifest: containers/image
 #: compresses layers the same way every time (the same digest from a fresh
@@ -32,17 +36,15 @@ from tools.process import BuildError, Runner, capture, have, succeeds
 PUSH_FORMAT = ("--compression-format", "gzip", "--format", "v2s2")
 
 
-def raw_image(image_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """An image's manifest and config as the store holds them.
+def toolchain(program: str, *args: str) -> list[str]:
+    """The command line of `program` (buildah, podman) from the toolchain."""
+    return TOOLCHAIN.command(run_shown, program, *args)
 
-    Only buildah prints them; podman, which shares its store, recommends it.
-    """
-    if not have("buildah"):
-        raise BuildError(
-            "cleaning a built image's config needs buildah (podman recommends it): "
-            "`bin/setup` installs it, or `apt-get install buildah`"
-        )
-    found = inspect_json("buildah", "inspect", "--type", "image", image_id)
+
+def raw_image(image_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An image's manifest and config as the store holds them (only buildah prints them;
+    podman shares its store)."""
+    found = inspect_json(*toolchain("buildah", "inspect", "--type", "image", image_id))
     if not found:
         raise BuildError(f"buildah has no image {image_id}: run `nox -s build` again")
     return json.loads(found["Manifest"]), json.loads(found["Config"])
@@ -75,18 +77,22 @@ class Libpod(Builder):
     images_json: tuple[str, ...] = ()
 
     def version(self) -> str:
-        return capture(self.name, "--version")
+        return TOOLCHAIN.version(self.name)
+
+    def command(self, *args: str) -> list[str]:
+        """This builder's command line, run from the toolchain."""
+        return toolchain(self.name, *args)
 
     def separate_store(self, root: Path) -> SeparateStore:
-        store = inspect_json(self.name, *self.info_args).get("store", {})
+        store = inspect_json(*self.command(*self.info_args)).get("store", {})
         driver = store.get("GraphDriverName") or store.get("graphDriverName") or "overlay"
-        return SeparateStore(root, driver=driver, program=self.name)
+        return SeparateStore(root, driver=driver, program=self.command())
 
     def build(self, run: Runner, request: BuildRequest) -> str:
         with tempfile.TemporaryDirectory() as scratch:
             iidfile = Path(scratch) / "iid"
             # The labels are set by normalize: as --label, each is a step.
-            args = [self.name, "build", *request.common_args(iidfile, labels=False)]
+            args = self.command("build", *request.common_args(iidfile, labels=False))
             args += ["--timestamp", str(request.timestamp), "--identity-label=false"]
             # Docker's image format: OCI's has no HEALTHCHECK. --layers caches
             # steps, as docker build does.
@@ -109,19 +115,19 @@ class Libpod(Builder):
             clean_id = archives.write_config_only_image(
                 clean, manifest, archives.normalized_config(config, labels)
             )
-            capture(self.name, "pull", "--quiet", f"dir:{clean}")
+            capture(*self.command("pull", "--quiet", f"dir:{clean}"))
         if tags:
-            capture(self.name, "tag", clean_id, *tags)
+            capture(*self.command("tag", clean_id, *tags))
         return clean_id
 
     def archive(self, image_id: str, destination: Path) -> Path:
-        capture(self.name, "push", "--quiet", image_id, f"docker-archive:{destination}")
+        capture(*self.command("push", "--quiet", image_id, f"docker-archive:{destination}"))
         return destination
 
     def push(self, run: Runner, image: str, destination: str, *, tls_verify: bool = True) -> str:
         with tempfile.TemporaryDirectory() as scratch:
             digestfile = Path(scratch) / "digest"
-            args = [self.name, "push", "--quiet", "--digestfile", str(digestfile), *PUSH_FORMAT]
+            args = self.command("push", "--quiet", "--digestfile", str(digestfile), *PUSH_FORMAT)
             args += [] if tls_verify else ["--tls-verify=false"]
             run(*args, image, f"docker://{destination}")
             return digestfile.read_text().strip()
@@ -129,16 +135,11 @@ class Libpod(Builder):
     def create_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> None:
         # A fresh list each time: `manifest add` to an old one would keep
         # the instances of earlier builds.
-        capture(self.name, "manifest", "rm", name, check=False)
-        run(self.name, "manifest", "create", name)
+        capture(*self.command("manifest", "rm", name), check=False)
+        run(*self.command("manifest", "create", name))
         for image_id in image_ids:
-            run(
-                self.name,
-                "manifest",
-                "add",
-                name,
-                f"containers-storage:{image_id.removeprefix('sha256:')}",
-            )
+            storage = f"containers-storage:{image_id.removeprefix('sha256:')}"
+            run(*self.command("manifest", "add", name, storage))
 
     def make_index(self, run: Runner, name: str, image_ids: Sequence[str]) -> str:
         self.create_index(run, name, image_ids)
@@ -155,7 +156,7 @@ class Libpod(Builder):
             digestfile = Path(scratch) / "digest"
             # buildah 1.28's `manifest push` has no --compression-format: it
             # gzips by default, as `push` is told to.
-            args = [self.name, "manifest", "push", "--all", "--quiet", "--format", "v2s2"]
+            args = self.command("manifest", "push", "--all", "--quiet", "--format", "v2s2")
             args += ["--digestfile", str(digestfile)]
             args += [] if tls_verify else ["--tls-verify=false"]
             where = destination if destination.startswith("oci:") else f"docker://{destination}"
@@ -177,7 +178,7 @@ class Libpod(Builder):
         return image
 
     def tag(self, run: Runner, image_id: str, names: Sequence[str]) -> None:
-        run(self.name, "tag", image_id, *names)
+        run(*self.command("tag", image_id, *names))
 
     def load_into_docker(
         self, run: Runner, images: Iterable[str], *, image_id: str | None = None
@@ -196,20 +197,21 @@ class Libpod(Builder):
             elif found in loaded:
                 run("docker", "tag", loaded[found], docker_name)
             else:
-                run(self.name, "push", "--quiet", image, f"docker-daemon:{docker_name}")
+                run(*self.command("push", "--quiet", image, f"docker-daemon:{docker_name}"))
                 loaded[found] = docker_name
 
     def holds_index(self, name: str) -> bool:
-        return succeeds(self.name, "manifest", "inspect", name)
+        return succeeds(*self.command("manifest", "inspect", name))
 
     def unnamed_images(self) -> set[str]:
-        listed = inspect_json(self.name, "images", "--all", "--no-trunc", *self.images_json) or []
+        listed = inspect_json(*self.command("images", "--all", "--no-trunc", *self.images_json))
+        listed = listed or []
         return {image_id(found) for found in listed if not names_of(found)}
 
     def remove_images(self, run: Runner, image_ids: Iterable[str]) -> None:
         if chosen := sorted(image_ids):
             # An image another one was made from is kept, and said so: not a failure.
-            capture(self.name, "rmi", *chosen, check=False)
+            capture(*self.command("rmi", *chosen), check=False)
 
     def size(self, image: str) -> int | None:
         if engine.docker_running() or not have("podman"):
@@ -225,7 +227,7 @@ class Buildah(Libpod):
     images_json = ("--json",)
 
     def inspect(self, image: str) -> Inspected | None:
-        found = inspect_json("buildah", "inspect", "--type", "image", image)
+        found = inspect_json(*self.command("inspect", "--type", "image", image))
         if not found:
             return None
         oci = found["OCIv1"]
@@ -240,4 +242,4 @@ class Podman(Libpod):
     images_json = ("--format", "json")
 
     def inspect(self, image: str) -> Inspected | None:
-        return docker_style_inspect("podman", image)
+        return docker_style_inspect(self.command(), image)

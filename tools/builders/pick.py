@@ -6,10 +6,13 @@ from tools.builders import engine
 from tools.builders.docker import Docker, DockerBuildKit, DockerClassic
 from tools.builders.interface import Builder
 from tools.builders.libpod import Buildah, Podman
+from tools.inputs.toolchain import missing_host_tools
 from tools.process import BuildError, have
 
 #: In order of preference: buildah and podman build reproducibly everywhere.
 BUILDERS = ("buildah", "podman", "docker")
+#: The builders that run from the locked toolchain, not the host.
+FROM_TOOLCHAIN = ("buildah", "podman")
 
 
 def docker_builder() -> Docker:
@@ -34,15 +37,16 @@ def pick_builder(requested: str | None, *, reproducible: bool = False) -> Builde
     if name:
         if name not in BUILDERS:
             raise BuildError(f"unknown builder {name!r}: choose one of {', '.join(BUILDERS)}")
-        if not have(name):
-            raise BuildError(
-                f"builder {name!r} is not installed: `bin/setup` installs buildah and podman"
-            )
+        if name in FROM_TOOLCHAIN and (reason := missing_host_tools()):
+            raise BuildError(f"{name} runs from the locked toolchain, and {reason}")
+        if name == "docker" and not have("docker"):
+            raise BuildError("builder 'docker' is not installed: `bin/setup` installs it")
+    elif reason := missing_host_tools():
+        if not engine.docker_running():
+            raise BuildError(f"no container builder can run: {reason}")
+        name = "docker"
     else:
-        usable = [n for n in BUILDERS if have(n) and (n != "docker" or engine.docker_running())]
-        if not usable:
-            raise BuildError("no container builder found: `bin/setup` installs buildah")
-        name = usable[0]
+        name = BUILDERS[0]
     builder = named_builder(name)
     if reproducible and (reason := builder.why_not_reproducible):
         raise BuildError(f"{builder.name} cannot build reproducibly here ({reason}); use buildah")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -25,9 +25,10 @@ STORAGE_CONF_ENV = "CONTAINERS_STORAGE_CONF"
 
 
 class SeparateStore:
-    """An empty store under `root`, which `program` (buildah or podman) uses while entered."""
+    """An empty store under `root`, which `program` (buildah's or podman's command line)
+    uses while entered."""
 
-    def __init__(self, root: Path, *, driver: str, program: str) -> None:
+    def __init__(self, root: Path, *, driver: str, program: Sequence[str]) -> None:
         self.root, self.driver, self.program = root, driver, program
         self.graph, self.runroot = root / "graph", root / "run"
         self.conf = root / "storage.conf"
@@ -35,10 +36,11 @@ class SeparateStore:
 
     def _run(self, *args: str, env: Mapping[str, str], check: bool = True) -> None:
         result = subprocess.run(
-            [self.program, *args], env=env, capture_output=True, text=True, check=False
+            [*self.program, *args], env=env, capture_output=True, text=True, check=False
         )
         if check and result.returncode != 0:
-            raise BuildError(f"`{self.program} {args[0]}` failed: {result.stderr.strip()}")
+            program = Path(self.program[0]).name
+            raise BuildError(f"`{program} {args[0]}` failed: {result.stderr.strip()}")
 
     def _with(self, conf: str | None) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k != STORAGE_CONF_ENV}

@@ -30,8 +30,8 @@ from tools.process import git
 IMAGE_EPOCH = 0
 
 #: Everything in the checkout that shapes an app image: its Containerfiles and
-#: context, the locks, the stand-ins' recipes and locks, and the tooling that
-#: turns them into build arguments and normalized images.
+#: context, the locks, the stand-ins' recipes and locks, the toolchain, and the
+#: tooling that turns them into build arguments and normalized images.
 IMAGE_INPUTS = (
     ".dockerignore",
     "Dockerfile",
@@ -47,7 +47,10 @@ IMAGE_INPUTS = (
     "tools/images/identity.py",
     "tools/images/standins.py",
     "tools/inputs/recipes.py",
+    "tools/inputs/toolchain.py",
     "tools/model.py",
+    # The programs that write the bits (buildah, mmdebstrap, apt, dpkg), by their lock.
+    "toolchain",
 )
 
 

@@ -22,15 +22,16 @@ from tools.builders import Builder, BuildRequest
 from tools.images.context import Build
 from tools.inputs.aptlock import lock_path, read_lock
 from tools.inputs.debs import local_repository
-from tools.inputs.recipes import RECIPES, require_mmdebstrap
+from tools.inputs.recipes import RECIPES
+from tools.inputs.toolchain import TOOLCHAIN
 from tools.model import BASES, Base, Platform
 from tools.paths import STANDIN_PACKAGES, STANDIN_WORKDIR
 from tools.process import BuildError, Runner, rfc3339, sha256_file
 
 
 def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> Path:
-    """Install exactly the locked Debian packages into the base's workdir, as rootfs.tar."""
-    require_mmdebstrap(platform)
+    """Install exactly the locked Debian packages into the base's workdir, as rootfs.tar,
+    with the toolchain's mmdebstrap (its apt, dpkg, tar, and the hooks' tools)."""
     recipe, lock_name = RECIPES[base.name], lock_path(base.name, platform).name
     workdir = base.workdir(platform)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -42,7 +43,8 @@ def build_rootfs(run: Runner, base: Base, platform: Platform, *, epoch: int) -> 
         )
     repository = local_repository(lock, lock_name, workdir / "debs")
     tarball = workdir / "rootfs.tar"
-    args = recipe.mmdebstrap_args(tarball, platform, repository=repository)
+    mmdebstrap = TOOLCHAIN.command(run, "mmdebstrap")
+    args = recipe.mmdebstrap_args(tarball, platform, repository=repository, program=mmdebstrap)
     run(*args, env={"SOURCE_DATE_EPOCH": str(epoch)})
     if recipe.leftovers:
         drop_members(tarball, recipe.leftovers)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from tools.model import SUITE, Platform
-from tools.paths import ROOT, STANDIN_RECIPES
+from tools.paths import ROOT, STANDIN_RECIPES, TOOLCHAIN_FOLDER
 from tools.process import BuildError
 
 LOCKED_AT = "# locked-at: "
@@ -30,6 +30,11 @@ SECURITY_SUITE = f"{SUITE}-security"
 def lock_path(base_name: str, platform: Platform) -> Path:
     """standins/NAME.ARCH.lock: a lock holds one architecture's files."""
     return STANDIN_RECIPES / f"{base_name}.{platform.debian}.lock"
+
+
+def toolchain_lock_path(platform: Platform, folder: Path = TOOLCHAIN_FOLDER) -> Path:
+    """toolchain/toolchain.ARCH.lock: the toolchain's files for a host of that architecture."""
+    return folder / f"toolchain.{platform.debian}.lock"
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -69,9 +74,11 @@ class Lock:
     locked_at: str
     debs: tuple[Deb, ...]
 
-    def text(self, base_name: str) -> str:
+    def text(self, base_name: str, *, installer: str = "`nox -s bases`") -> str:
+        """The lock file; `base_name` is the stand-in's name, or "toolchain"."""
+        what = "the toolchain" if base_name == "toolchain" else f"the {base_name} stand-in"
         header = [
-            f"# Debian packages of the {base_name} stand-in: `nox -s bases` installs exactly",
+            f"# Debian packages of {what}: {installer} installs exactly",
             "# these files. Written by `nox -s lock`; review a change as you would a new pin.",
             f"{LOCKED_AT}{self.locked_at}",
             COLUMNS,

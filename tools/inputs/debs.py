@@ -26,7 +26,15 @@ import urllib.request
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from tools.inputs.aptlock import SUITES, Deb, Lock, lock_path, parse_lock, stanzas
+from tools.inputs.aptlock import (
+    SUITES,
+    Deb,
+    Lock,
+    lock_path,
+    parse_lock,
+    stanzas,
+    toolchain_lock_path,
+)
 from tools.model import BASES, PLATFORMS, SUITE
 from tools.paths import ROOT
 from tools.process import BuildError, capture, environment
@@ -197,14 +205,16 @@ def fetch(
 
 
 def fetch_locked(root: Path = ROOT) -> list[Path]:
-    """Every .deb the locks of a checkout name, fetched and checked; stops at the first gone.
+    """Every .deb the locks of a checkout name (the stand-ins', the toolchain's), fetched and
+    checked; stops at the first gone.
 
     `root` may be an older commit's worktree, whose locks are in bases/ (as they were
     before the folder was named standins/).
     """
     fetched, where = [], None
-    for name, platform in itertools.product(BASES, PLATFORMS.values()):
-        locked = lock_path(name, platform).relative_to(ROOT)
+    stand_ins = [lock_path(name, p) for name, p in itertools.product(BASES, PLATFORMS.values())]
+    toolchain = [toolchain_lock_path(p) for p in PLATFORMS.values()]
+    for locked in (path.relative_to(ROOT) for path in [*stand_ins, *toolchain]):
         path = next((p for p in (root / locked, root / "bases" / locked.name) if p.exists()), None)
         if path is None:
             continue

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tools.inputs import aptlock, baselock, piplocks, recipes
+from tools.inputs.toolchain import TOOLCHAIN
 from tools.model import BASES, PIP_LOCKS, PLATFORMS, SUITE, Platform
 from tools.paths import ROOT
 from tools.process import BuildError, run_shown, say
@@ -50,20 +51,35 @@ class LockReport:
 
 
 def lock_debs(platforms: Sequence[Platform], *, check: bool) -> LockReport:
-    """Resolve each stand-in live; write its lock, or (`check`) the drift, a line each."""
+    """Resolve each stand-in and the toolchain live; write each lock, or (`check`) the
+    drift, a line each."""
     report = LockReport()
     for each, base in itertools.product(platforms, BASES.values()):
         print(f"resolving the {base.name} stand-in for {each.name}, Debian {SUITE}, live")
-        current = recipes.resolve_live(run_shown, base, each)
+        current = recipes.resolve_live(run_shown, recipes.RECIPES[base.name], each)
         path = aptlock.lock_path(base.name, each)
         if check:
-            changes = aptlock.drift(aptlock.read_lock(base.name, each), current)
-            lines = "".join(f"\n  {change.line()}" for change in changes)
-            report.lines.append(f"{path.name}: {aptlock.summary(changes)}{lines}")
-            report.out_of_date += [path.name] if changes else []
+            report += drift_report(path, aptlock.read_lock(base.name, each), current)
         else:
             path.write_text(current.text(base.name))
+    for each in platforms:
+        print(f"resolving the toolchain for {each.name}, Debian {SUITE}, live")
+        current = recipes.resolve_live(run_shown, TOOLCHAIN.recipe, each)
+        path = TOOLCHAIN.lock_path(each)
+        if check:
+            report += drift_report(path, TOOLCHAIN.read_lock(each), current)
+        else:
+            path.write_text(current.text("toolchain", installer="the first build"))
     return report
+
+
+def drift_report(path: Path, locked: aptlock.Lock, current: aptlock.Lock) -> LockReport:
+    """A lock's drift from what resolves today, in a line; out of date if it moved."""
+    changes = aptlock.drift(locked, current)
+    lines = "".join(f"\n  {change.line()}" for change in changes)
+    return LockReport(
+        [f"{path.name}: {aptlock.summary(changes)}{lines}"], [path.name] * bool(changes)
+    )
 
 
 def lock_upstream_bases(path: Path, *, check: bool) -> LockReport:

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import dataclasses
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from tools.inputs.aptlock import Lock, now, resolve, used_packages
-from tools.model import SUITE, Base, Platform, host_platform
+from tools.model import SUITE, Platform, host_platform
 from tools.paths import STANDIN_RECIPES
 from tools.process import BuildError, Runner, have
 
@@ -45,10 +46,16 @@ class Recipe:
     leftovers: tuple[str, ...] = ()
 
     def mmdebstrap_args(
-        self, tarball: Path, platform: Platform, *extra: str, repository: Path | None = None
+        self,
+        tarball: Path,
+        platform: Platform,
+        *extra: str,
+        repository: Path | None = None,
+        program: Sequence[str] = ("mmdebstrap",),
     ) -> list[str]:
-        """mmdebstrap from the local repository of the lock, or (no repository) live."""
-        args = ["mmdebstrap", "--quiet", f"--variant={self.variant}", f"--arch={platform.debian}"]
+        """mmdebstrap (`program`: the host's, or the toolchain's command line) from the local
+        repository of the lock, or (no repository) live."""
+        args = [*program, "--quiet", f"--variant={self.variant}", f"--arch={platform.debian}"]
         args += [f"--include={','.join(self.packages)}"]
         args += [f"{option}={command}" for option, command in (*self.earlier_hooks, self.hook)]
         args += extra
@@ -103,8 +110,10 @@ def require_mmdebstrap(platform: Platform) -> None:
             raise BuildError(f"{program} is not installed ({package}): run `{setup}`")
 
 
-def resolve_live(run: Runner, base: Base, platform: Platform) -> Lock:
-    """What mmdebstrap resolves for this stand-in today, against Debian's live indexes."""
+def resolve_live(run: Runner, recipe: Recipe, platform: Platform) -> Lock:
+    """What the host's mmdebstrap resolves for a recipe (a stand-in's, the toolchain's) today,
+    against Debian's live indexes. The host's: resolving names versions, whose files the lock
+    then pins, and it must work before there is a toolchain to run."""
     require_mmdebstrap(platform)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
@@ -115,7 +124,6 @@ def resolve_live(run: Runner, base: Base, platform: Platform) -> Lock:
             f'ls "$1/var/cache/apt/archives" > {out}/archives.txt && '
             f'{{ cat "$1/var/lib/dpkg/status" > {out}/status 2>/dev/null || true; }}'
         )
-        recipe = RECIPES[base.name]
         # The recipe's own hook stage: extract runs no customize hooks.
         run(*recipe.mmdebstrap_args(out / "rootfs.tar", platform, f"{recipe.hook[0]}={keep}"))
         lists = {p.name: p.read_text() for p in (out / "lists").glob("*_Packages")}

@@ -29,6 +29,8 @@ GUARDED: dict[str, tuple[str, ...]] = {
                                  "tests/tooling/test_skopeo_resolver.py"),
     "tools/inputs/debs.py": ("tests/tooling/test_debs.py", "tests/tooling/test_mirrors.py",
                              "tests/tooling/test_vendor.py"),
+    "tools/inputs/toolchain.py": ("tests/tooling/test_toolchain.py",
+                                  "tests/tooling/test_builders.py"),
     "tools/rebuild/comparison.py": ("tests/tooling/test_contents.py",
                                     "tests/tooling/test_findings.py",
                                     "tests/tooling/test_reproduce.py"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import tempfile
 from collections.abc import Callable, Mapping
@@ -22,6 +23,7 @@ from tools.images import record as build_record
 from tools.images.identity import input_revision
 from tools.images.record import BuildRecord
 from tools.inputs import debs
+from tools.inputs.toolchain import is_toolchain_version
 from tools.model import BASES, PLATFORMS, host_platform
 from tools.paths import (
     CONTENT_RECORDS,
@@ -31,7 +33,7 @@ from tools.paths import (
     STANDIN_PACKAGES,
     STANDIN_PACKAGES_BEFORE,
 )
-from tools.process import BuildError, checkout_worktree, has_commit, run_shown
+from tools.process import BuildError, capture, checkout_worktree, has_commit, run_shown
 from tools.rebuild.comparison import Comparison
 
 SIDES = ("published", "rebuilt")
@@ -113,10 +115,14 @@ def publication(
 
 
 def why_incomparable(
-    published: Publication, builder_version: str, has_commit: Callable[[str], bool]
+    published: Publication, host_version: Callable[[], str], has_commit: Callable[[str], bool]
 ) -> str | None:
-    """Why a rebuild here could not be compared with the publication, before trying."""
-    if builder_version != published.builder_version:
+    """Why a rebuild here could not be compared with the publication, before trying.
+
+    A commit built with the locked toolchain brings its own to any host; one built with
+    the host's builder (before the toolchain) needs `host_version()` to be the same."""
+    with_host_tools = not is_toolchain_version(published.builder_version)
+    if with_host_tools and (builder_version := host_version()) != published.builder_version:
         return (
             f"published with {published.builder_version!r}, this machine has "
             f"{builder_version!r}: IDs are only comparable for the same builder version"
@@ -230,7 +236,8 @@ def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
     """Rebuild the published commit from scratch in a worktree, with its own noxfile."""
     published = read()
     builder = pick_builder(published.builder, reproducible=True)
-    if reason := why_incomparable(published, builder.version(), has_commit):
+    host_version = functools.partial(capture, builder.name, "--version")
+    if reason := why_incomparable(published, host_version, has_commit):
         return Comparison(sides=SIDES, incomparable=reason, notes=[reason])
     checkout_worktree(run_shown, published.commit, worktree)
     try:  # that commit's locked .debs: the mirror, the cache, else Debian's snapshot archive

@@ -147,11 +147,6 @@ def rebuild_commit(
     """One commit's images, rebuilt in an empty store and compared."""
     first = group[0].inputs
     builder = builders.named_builder(first.builder)
-    if (version := builder.version()) != first.builder_version:
-        say(
-            f"warning: released with {first.builder} {first.builder_version!r}, rebuilding "
-            f"with {version!r}: the IDs may differ for that alone"
-        )
     worktree = workdir / commit[:12]
     checkout(run, commit, worktree, git_url)
     for target in group:
@@ -160,6 +155,12 @@ def rebuild_commit(
         record, seconds = build_commit(
             run, builder, store, group, nox=nox, worktree=worktree, varied=varied
         )
+        # The commit's own build says what built it: its toolchain, or the host's builder.
+        if record.builder_version != first.builder_version:
+            say(
+                f"warning: released with {first.builder} {first.builder_version!r}, rebuilt "
+                f"with {record.builder_version!r}: the IDs may differ for that alone"
+            )
         findings = []
         for target in group:
             rebuilt_id = rebuilt_image(record, target).image_id
