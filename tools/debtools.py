@@ -14,17 +14,15 @@ import dataclasses
 import gzip
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
+from tools.cacheroots import is_complete, made_whole, one_maker
 from tools.model import SUITE
 from tools.process import BuildError, Runner
 from tools.settings import user_cache
 
 #: The containers library's variable naming a registries.conf in place of the machine's.
 REGISTRIES_CONF_ENV = "CONTAINERS_REGISTRIES_CONF"
-#: Written last, so a root that was being made when a run stopped is made again.
-COMPLETE = ".complete"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +39,7 @@ class DebianTool:
 
     @property
     def ready(self) -> bool:
-        return (self.root / COMPLETE).exists()
+        return is_complete(self.root)
 
     def ensure(self, run: Runner) -> Path:
         """The tool's root, unpacking it first if this cache has none."""
@@ -52,22 +50,17 @@ class DebianTool:
                 f"{self.package} comes from Debian {SUITE} through mmdebstrap, which is not "
                 "installed: run `bin/setup`"
             )
-        self.root.parent.mkdir(parents=True, exist_ok=True)
-        scratch = Path(tempfile.mkdtemp(prefix=f"{self.package}-", dir=self.root.parent))
-        try:
-            run(
-                "mmdebstrap",
-                "--quiet",
-                f"--variant={self.variant}",
-                f"--include={self.package}",
-                SUITE,
-                str(scratch),
-            )
-            (scratch / COMPLETE).write_text(self.version_in(scratch) + "\n")
-            shutil.rmtree(self.root, ignore_errors=True)
-            os.replace(scratch, self.root)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        with one_maker(self.root.parent):
+            if not self.ready:
+                with made_whole(self.root, self.version_in) as scratch:
+                    run(
+                        "mmdebstrap",
+                        "--quiet",
+                        f"--variant={self.variant}",
+                        f"--include={self.package}",
+                        SUITE,
+                        str(scratch),
+                    )
         return self.root
 
     def version_in(self, root: Path) -> str:

@@ -11,6 +11,7 @@ import pytest
 from tools.inputs import aptlock
 from tools.inputs.aptlock import Deb, Lock
 from tools.model import BASES, PLATFORMS, Platform
+from tools.paths import ROOT
 from tools.process import BuildError
 
 PASSWD = Deb(
@@ -48,7 +49,7 @@ def packages_index(*debs: Deb) -> str:
 
 def test_a_lock_reads_back_as_it_was_written() -> None:
     lock = Lock("2026-11-27T14:05:51Z", (PASSWD, LIBC))
-    again = aptlock.parse_lock(lock.text("slim"), "slim.amd64.lock")
+    again = aptlock.parse_lock(lock.text("the slim stand-in"), "slim.amd64.lock")
     assert again == Lock("2026-11-27T14:05:51Z", (LIBC, PASSWD))
     headless = aptlock.parse_lock(PASSWD.line(), "slim.amd64.lock")
     assert headless == Lock("", (PASSWD,)), "no locked-at line: no time"
@@ -189,7 +190,9 @@ def test_the_committed_lock_holds_every_package_the_stand_in_asks_for(
     lock = aptlock.read_lock(name, platform)
     assert lock.locked_at
     written = aptlock.lock_path(name, platform).read_text()
-    assert lock.text(name) == written, "the lock is as `nox -s lock` writes it, unedited"
+    assert lock.text(f"the {name} stand-in") == written, (
+        "the lock is as `nox -s lock` writes it, unedited"
+    )
     assert set(RECIPES[name].packages) <= {deb.package for deb in lock.debs}
     assert {deb.suite for deb in lock.debs} <= set(aptlock.SUITES)
     assert {deb.architecture for deb in lock.debs} <= {platform.debian, "all"}
@@ -200,3 +203,13 @@ def test_a_lock_is_stamped_with_the_utc_time_to_the_second() -> None:
     before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     stamp = dt.datetime.strptime(aptlock.now(), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     assert before <= stamp <= dt.datetime.now(dt.UTC)
+
+
+def test_every_debian_lock_is_each_stand_ins_per_platform_then_the_toolchains() -> None:
+    paths = aptlock.debian_lock_paths()
+    assert [path.relative_to(ROOT).as_posix() for path in paths] == [
+        "standins/slim.amd64.lock", "standins/slim.arm64.lock",
+        "standins/distroless.amd64.lock", "standins/distroless.arm64.lock",
+        "toolchain/toolchain.amd64.lock", "toolchain/toolchain.arm64.lock",
+    ]  # fmt: skip
+    assert all(path.is_file() for path in paths), "each is committed"

@@ -21,7 +21,7 @@ from tools.paths import ROOT
 RANKS = {
     "tools.paths": 0, "tools.process": 0, "tools.model": 0, "tools.settings": 0,
     "tools.tables": 0, "tools.loopback": 0, "tools.wrk": 0, "tools.debtools": 0,
-    "tools.buildenv": 0,
+    "tools.buildenv": 0, "tools.cacheroots": 0,
     "tools.inputs": 1, "tools.builders": 2, "tools.images": 3,
     "tools.containers": 4, "tools.checks": 4, "tools.scan": 4,
     "tools.release": 5, "tools.rebuild": 6,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import fcntl
 import io
 import shutil
 import tarfile
@@ -19,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tools.builders import Builder, BuildRequest
+from tools.cacheroots import one_maker
 from tools.images.context import Build
 from tools.inputs.aptlock import lock_path, read_lock
 from tools.inputs.debs import local_repository
@@ -145,13 +145,10 @@ def exclusive(say: Callable[[str], object]) -> Iterator[None]:
     CI makes the arm64 stand-ins in the background while the unit tests
     run; the build session then waits here instead of making them again.
     """
-    STANDIN_WORKDIR.mkdir(parents=True, exist_ok=True)
-    with (STANDIN_WORKDIR / ".making").open("w") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            say("another session is making the stand-in bases: waiting for it to finish")
-            fcntl.flock(handle, fcntl.LOCK_EX)
+    with one_maker(
+        STANDIN_WORKDIR,
+        lambda: say("another session is making the stand-in bases: waiting for it to finish"),
+    ):
         yield
 
 

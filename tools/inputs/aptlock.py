@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import re
 import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from tools.model import SUITE, Platform
+from tools.model import BASES, PLATFORMS, SUITE, Platform
 from tools.paths import ROOT, STANDIN_RECIPES, TOOLCHAIN_FOLDER
 from tools.process import BuildError
 
@@ -35,6 +36,12 @@ def lock_path(base_name: str, platform: Platform) -> Path:
 def toolchain_lock_path(platform: Platform, folder: Path = TOOLCHAIN_FOLDER) -> Path:
     """toolchain/toolchain.ARCH.lock: the toolchain's files for a host of that architecture."""
     return folder / f"toolchain.{platform.debian}.lock"
+
+
+def debian_lock_paths() -> list[Path]:
+    """Every Debian lock: each stand-in's on each platform, then the toolchain's."""
+    stand_ins = [lock_path(name, p) for name, p in itertools.product(BASES, PLATFORMS.values())]
+    return stand_ins + [toolchain_lock_path(p) for p in PLATFORMS.values()]
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -58,7 +65,7 @@ class Deb:
 
     @property
     def basename(self) -> str:
-        return self.filename.rsplit("/", 1)[-1]
+        return PurePosixPath(self.filename).name
 
     def line(self) -> str:
         return (
@@ -74,9 +81,8 @@ class Lock:
     locked_at: str
     debs: tuple[Deb, ...]
 
-    def text(self, base_name: str, *, installer: str = "`nox -s bases`") -> str:
-        """The lock file; `base_name` is the stand-in's name, or "toolchain"."""
-        what = "the toolchain" if base_name == "toolchain" else f"the {base_name} stand-in"
+    def text(self, what: str, *, installer: str = "`nox -s bases`") -> str:
+        """The lock file of `what` ("the slim stand-in", "the toolchain")."""
         header = [
             f"# Debian packages of {what}: {installer} installs exactly",
             "# these files. Written by `nox -s lock`; review a change as you would a new pin.",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import lzma
 import os
 import re
@@ -30,12 +29,11 @@ from tools.inputs.aptlock import (
     SUITES,
     Deb,
     Lock,
-    lock_path,
+    debian_lock_paths,
     parse_lock,
     stanzas,
-    toolchain_lock_path,
 )
-from tools.model import BASES, PLATFORMS, SUITE
+from tools.model import SUITE
 from tools.paths import ROOT
 from tools.process import BuildError, capture, environment
 from tools.settings import DEB_CACHE_ENV, MIRRORS_ENV, SNAPSHOT_ENV, user_cache, vendor_dir
@@ -212,9 +210,7 @@ def fetch_locked(root: Path = ROOT) -> list[Path]:
     before the folder was named standins/).
     """
     fetched, where = [], None
-    stand_ins = [lock_path(name, p) for name, p in itertools.product(BASES, PLATFORMS.values())]
-    toolchain = [toolchain_lock_path(p) for p in PLATFORMS.values()]
-    for locked in (path.relative_to(ROOT) for path in [*stand_ins, *toolchain]):
+    for locked in (path.relative_to(ROOT) for path in debian_lock_paths()):
         path = next((p for p in (root / locked, root / "bases" / locked.name) if p.exists()), None)
         if path is None:
             continue

@@ -61,7 +61,7 @@ def lock_debs(platforms: Sequence[Platform], *, check: bool) -> LockReport:
         if check:
             report += drift_report(path, aptlock.read_lock(base.name, each), current)
         else:
-            path.write_text(current.text(base.name))
+            path.write_text(current.text(f"the {base.name} stand-in"))
     for each in platforms:
         print(f"resolving the toolchain for {each.name}, Debian {SUITE}, live")
         current = recipes.resolve_live(run_shown, TOOLCHAIN.recipe, each)
@@ -69,7 +69,7 @@ def lock_debs(platforms: Sequence[Platform], *, check: bool) -> LockReport:
         if check:
             report += drift_report(path, TOOLCHAIN.read_lock(each), current)
         else:
-            path.write_text(current.text("toolchain", installer="the first build"))
+            path.write_text(current.text("the toolchain", installer="the first build"))
     return report
 
 

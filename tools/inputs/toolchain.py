@@ -17,21 +17,18 @@ the provenance name it as the builder's version.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
-import fcntl
 import functools
 import hashlib
 import os
 import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
+from tools.cacheroots import is_complete, made_whole, one_maker
 from tools.inputs.aptlock import Lock, parse_lock, toolchain_lock_path
 from tools.inputs.debs import local_repository
 from tools.inputs.recipes import Recipe, listed_packages
-from tools.model import PLATFORMS, Platform, host_platform
+from tools.model import Platform, host_platform
 from tools.paths import TOOLCHAIN_FOLDER
 from tools.process import BuildError, Runner, have
 from tools.settings import user_cache
@@ -40,8 +37,6 @@ from tools.settings import user_cache
 PROGRAMS = ("buildah", "podman", "mmdebstrap")
 #: What the version string of a toolchain build starts with.
 VERSION_PREFIX = "toolchain sha256:"
-#: Written last, so a root that was being made when a run stopped is made again.
-COMPLETE = ".complete"
 
 
 def is_toolchain_version(version: str) -> bool:
@@ -114,10 +109,10 @@ class Toolchain:
 
     def ensure(self, run: Runner) -> Path:
         """The toolchain's home, installing it from its lock first if this cache has none."""
-        if (self.home / COMPLETE).exists():
+        if is_complete(self.home):
             return self.home
-        with making(self.home.parent):
-            if not (self.home / COMPLETE).exists():
+        with one_maker(self.home.parent):
+            if not is_complete(self.home):
                 self.install(run)
         return self.home
 
@@ -126,8 +121,7 @@ class Toolchain:
         platform = host_platform()
         require_host_tools()
         lock = self.read_lock(platform)
-        scratch = Path(tempfile.mkdtemp(prefix="making-", dir=self.home.parent))
-        try:
+        with made_whole(self.home, lambda _: self.digest) as scratch:
             repository = local_repository(lock, self.lock_path(platform).name, scratch / "debs")
             root = scratch / "root"
             run(*self.recipe.mmdebstrap_args(root, platform, repository=repository))
@@ -143,11 +137,6 @@ class Toolchain:
                     f'#!/bin/sh\nexec {self.home / "enter.sh"} {self.home / "root"} {name} "$@"\n'
                 )
                 wrapper.chmod(0o755)
-            (scratch / COMPLETE).write_text(self.digest + "\n")
-            shutil.rmtree(self.home, ignore_errors=True)
-            os.replace(scratch, self.home)
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
 
 
 def missing_host_tools() -> str | None:
@@ -173,20 +162,6 @@ def missing_host_tools() -> str | None:
 def require_host_tools() -> None:
     if reason := missing_host_tools():
         raise BuildError(reason)
-
-
-@contextlib.contextmanager
-def making(directory: Path) -> Iterator[None]:
-    """One installer of toolchains at a time, across processes: a second waits."""
-    directory.mkdir(parents=True, exist_ok=True)
-    with (directory / ".making").open("w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield
-
-
-def lock_files() -> list[Path]:
-    """The toolchain's locks, every platform's."""
-    return [toolchain_lock_path(p) for p in PLATFORMS.values()]
 
 
 #: The toolchain of this checkout.

@@ -21,9 +21,8 @@ from google.protobuf import json_format
 from in_toto_attestation.predicates.provenance.v1 import provenance_pb2
 
 from tools.images.plan import BuildPlan
-from tools.inputs import toolchain
-from tools.inputs.aptlock import lock_path
-from tools.model import BASES, PIP_LOCKS, PLATFORMS
+from tools.inputs.aptlock import debian_lock_paths
+from tools.model import PIP_LOCKS
 from tools.paths import ROOT
 from tools.process import BuildError
 
@@ -39,8 +38,7 @@ def lock_files() -> list[str]:
     """Every lock an image is built from: the pip locks, each base's Debian lock and the
     toolchain's (which the builder's version names by digest, too)."""
     paths = [ROOT / pip_lock.lock for pip_lock in PIP_LOCKS]
-    paths += [lock_path(name, platform) for name in BASES for platform in PLATFORMS.values()]
-    paths += toolchain.lock_files()
+    paths += debian_lock_paths()
     paths = [path for path in paths if path.exists()]
     return [str(path.relative_to(ROOT)) for path in paths]
 
