@@ -3,14 +3,20 @@ survivors nobody explained, and the committed floor."""
 
 from __future__ import annotations
 
+import ast
 import json
+import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tools.mutants import guarded, results
+from tools.mutants.guarded import GUARDED
+from tools.mutants.unwrapped import SUFFIX, unwrap_file, unwrapped, wrapped_methods
 from tools.paths import ROOT
 from tools.process import BuildError
 
@@ -140,3 +146,71 @@ def test_the_committed_run_names_its_commit(tmp_path: Path) -> None:
     scores.write_text(json.dumps({"commit": "b44997f", "modules": {}}))
     assert results.recorded_commit(scores) == "b44997f"
     assert results.recorded_commit(tmp_path / "none.json") is None
+
+
+SAMPLE = """\
+import functools
+
+
+class Toolchain:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.digested = 0
+
+    @property
+    def home(self) -> str:
+        return "/cache/" + self.text
+
+    @functools.cached_property
+    def digest(
+        self,
+    ) -> str:
+        self.digested += 1
+        return self.text.upper()
+
+    @staticmethod
+    def kept() -> int:
+        return 1
+"""
+
+
+def test_properties_become_plain_methods_that_behave_the_same() -> None:
+    rewritten = unwrapped(SAMPLE)
+    assert "@property" not in rewritten
+    assert "@functools.cached_property" not in rewritten
+    assert "    def home_property(self) -> str:\n" in rewritten
+    assert "    home = property(home_property)\n" in rewritten
+    assert "    digest = functools.cached_property(digest_property)\n" in rewritten
+    assert "    @staticmethod\n    def kept() -> int:\n" in rewritten, "mutmut takes it as it is"
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    exec(compile(SAMPLE, "before", "exec"), before)  # noqa: S102 - the sample above
+    exec(compile(rewritten, "after", "exec"), after)  # noqa: S102
+    for space in (before, after):
+        chain = space["Toolchain"]("abc")
+        assert (chain.home, chain.digest, chain.digest) == ("/cache/abc", "ABC", "ABC")
+        assert chain.digested == 1, "still cached"
+        assert space["Toolchain"].kept() == 1
+    assert len(rewritten.splitlines()) == len(SAMPLE.splitlines()), "a line out, a line in"
+
+
+def test_a_setter_is_left_and_a_taken_name_is_refused() -> None:
+    setter = "class A:\n    @x.setter\n    def x(self, v):\n        pass\n"
+    assert unwrapped(setter) == setter
+    taken = "class A:\n    @property\n    def x(self):\n        return x_property\n"
+    with pytest.raises(ValueError, match=r"^line 3: x_property is taken; rename it or x$"):
+        unwrapped(taken)
+
+
+@pytest.mark.parametrize("path", sorted(GUARDED))
+def test_every_guarded_module_unwraps_to_one_that_compiles(path: str, tmp_path: Path) -> None:
+    copy = tmp_path / "module.py"
+    shutil.copyfile(ROOT / path, copy)
+    count = unwrap_file(copy)
+    rewritten = copy.read_text()
+    assert wrapped_methods(ast.parse(rewritten)) == [], "none left for mutmut to skip"
+    wraps = re.findall(rf"^ +(\w+) = [\w.]+\((\w+){SUFFIX}\)$", rewritten, re.MULTILINE)
+    assert len(wraps) == count
+    assert all(name == plain for name, plain in wraps)
+    if path == "tools/inputs/toolchain.py":
+        assert count == 3, "recipe, digest, home"

@@ -115,3 +115,14 @@ def test_each_planned_image_is_built_twice_compared_and_its_ids_kept(
         f"moscow-time:{other.debian}-slim: what differs\nsha256:2 != sha256:3",
         "removed 1 images the builds left beside theirs",
     ]
+
+
+def test_a_comparison_is_same_until_a_row_differs_and_incomparable_says_why_first() -> None:
+    comparison = Comparison()
+    comparison.compare("moscow-time:slim", "sha256:a", "sha256:a")
+    assert (comparison.status, comparison.passed) == ("same", True)
+    comparison.compare("moscow-time:distroless", "sha256:b", "sha256:c")
+    assert (comparison.status, comparison.passed) == ("differs", False)
+    comparison.incomparable = "another builder: buildah 1.28.2 against the toolchain"
+    assert (comparison.status, comparison.passed) == ("incomparable", False)
+    assert Comparison(incomparable="a moved mirror").status == "incomparable"

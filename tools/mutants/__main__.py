@@ -14,6 +14,7 @@ import tools.mutants
 from tools.mutants import results
 from tools.mutants.guarded import GUARDED, chosen, config, module_name, untimed_unless_changed
 from tools.mutants.results import EQUIVALENT, SCORES
+from tools.mutants.unwrapped import unwrap_file
 from tools.paths import BUILD, ROOT
 from tools.process import BuildError, Runner, environment, git, run_shown
 from tools.tables import table
@@ -22,7 +23,8 @@ WORKDIR = BUILD / "mutants"
 
 
 def scratch(run: Runner, modules: Mapping[str, Sequence[str]], workdir: Path = WORKDIR) -> Path:
-    """A clone with the checkout's tracked files copied over it, configured for mutmut."""
+    """A clone with the checkout's tracked files copied over it, its guarded modules' properties
+    unwrapped (`unwrapped`), configured for mutmut."""
     tree = workdir / "tree"
     shutil.rmtree(tree, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -32,6 +34,8 @@ def scratch(run: Runner, modules: Mapping[str, Sequence[str]], workdir: Path = W
         if (ROOT / name).is_file():
             (tree / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / name, tree / name)
+    for path in modules:
+        unwrap_file(tree / path)
     tops = {name.split("/")[0] for name in tracked if name} - {"moscow_time", "tools", "tests"}
     with (tree / "pyproject.toml").open("a") as pyproject:
         pyproject.write(config(modules, tops - {"pyproject.toml"}))

@@ -22,6 +22,7 @@ GUARDED: dict[str, tuple[str, ...]] = {
     "moscow_time/limits.py": ("tests/unit/test_eviction.py", "tests/unit/test_limits.py",
                               "tests/unit/test_server.py"),
     "tools/builders/archives.py": ("tests/tooling/test_archives.py",),
+    "tools/cacheroots.py": ("tests/tooling/test_cacheroots.py", "tests/tooling/test_toolchain.py"),
     "tools/images/record.py": ("tests/tooling/test_identity.py", "tests/tooling/test_plan.py",
                                "tests/tooling/test_rebuild.py"),
     "tools/inputs/aptlock.py": ("tests/tooling/test_aptlock.py", "tests/tooling/test_debs.py"),
