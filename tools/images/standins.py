@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import shutil
 import tarfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from tools.builders import Builder, BuildRequest
@@ -24,7 +24,7 @@ from tools.inputs.aptlock import lock_path, read_lock
 from tools.inputs.debs import local_repository
 from tools.inputs.recipes import RECIPES
 from tools.inputs.toolchain import TOOLCHAIN
-from tools.model import BASES, Base, Platform
+from tools.model import BASES, PLATFORMS, Base, Platform
 from tools.paths import STANDIN_PACKAGES, STANDIN_WORKDIR
 from tools.process import BuildError, Runner, rfc3339, sha256_file
 
@@ -93,13 +93,66 @@ def package_versions(tarball: Path) -> list[str]:
     return sorted(found)
 
 
-def write_standin_packages(tarballs: Mapping[str, Path]) -> None:
-    """Record the exact package set of each stand-in, so a drift can be explained."""
-    lines = ["# Debian packages in each stand-in base, written by `nox -s standins`."]
+RECORD_HEADER = "# Debian packages in each stand-in base, written by `nox -s standins`."
+
+
+def record_sections(text: str) -> dict[str, list[str]]:
+    """A package record's sections by stand-in: its `[name] rootfs.tar sha256:…` line, then
+    its packages."""
+    sections: dict[str, list[str]] = {}
+    section: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("["):
+            section = sections.setdefault(line[1 : line.index("]")], [])
+        if section is not None and line:
+            section.append(line)
+    return sections
+
+
+def every_standin(platforms: Iterable[Platform]) -> list[str]:
+    """The stand-ins of these platforms, in the record's order: by platform, then base."""
+    return [base.standin_for(platform) for platform in platforms for base in BASES.values()]
+
+
+def write_standin_packages(tarballs: Mapping[str, Path], record: Path = STANDIN_PACKAGES) -> None:
+    """Record the exact package set of each stand-in made, so a drift can be explained; one
+    not made this time keeps its section (CI makes arm64's in a session of its own)."""
+    sections = record_sections(record.read_text()) if record.exists() else {}
     for standin, tarball in tarballs.items():
-        lines += ["", f"[{standin}] rootfs.tar sha256:{sha256_file(tarball)}"]
-        lines += package_versions(tarball)
-    STANDIN_PACKAGES.write_text("\n".join(lines) + "\n")
+        sections[standin] = [
+            f"[{standin}] rootfs.tar sha256:{sha256_file(tarball)}",
+            *package_versions(tarball),
+        ]
+    kept = [name for name in every_standin(PLATFORMS.values()) if name in sections]
+    record.write_text(package_record([sections[name] for name in kept]))
+
+
+def package_record(sections: Iterable[list[str]]) -> str:
+    """The record's text: its header, then each section after a blank line."""
+    lines = [RECORD_HEADER]
+    for section in sections:
+        lines += ["", *section]
+    return "\n".join(lines) + "\n"
+
+
+def recorded_packages(platforms: Sequence[Platform], record: Path = STANDIN_PACKAGES) -> str:
+    """The record of these platforms' stand-ins only, as a publication names them."""
+    sections = record_sections(record.read_text()) if record.exists() else {}
+    unrecorded = [
+        platform.name
+        for platform in platforms
+        if any(name not in sections for name in every_standin([platform]))
+    ]
+    if unrecorded:
+        remake = " and ".join(
+            f"`nox -s standins -- --no-cache --platform {name}`" for name in unrecorded
+        )
+        raise BuildError(
+            f"{record.name} has no packages for the {', '.join(unrecorded)} stand-ins (it is "
+            f"written only when they are made): remake them with {remake}, which gives the "
+            "same stand-ins, then try again"
+        )
+    return package_record(sections[name] for name in every_standin(platforms))
 
 
 def build_base(

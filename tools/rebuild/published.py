@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.builders import Builder, named_builder, pick_builder
-from tools.images import contents
+from tools.images import contents, standins
 from tools.images import record as build_record
 from tools.images.identity import input_revision
 from tools.images.record import BuildRecord
@@ -190,7 +190,8 @@ def write_publication(built: BuildRecord) -> str:
     """Publish the last build's IDs for this commit, if they may be; what was written."""
     if problems := publish_problems(built, input_revision()):
         raise BuildError("cannot publish: " + "; ".join(problems))
-    write(publication(built, STANDIN_PACKAGES.read_text()))
+    platforms = [PLATFORMS[name] for name in built.plan.platforms]
+    write(publication(built, standins.recorded_packages(platforms) if built.plan.offline else ""))
     records = write_contents(built, named_builder(built.plan.builder))
     written = ", ".join(str(p.relative_to(ROOT)) for p in [PUBLISHED_IDS, *records])
     return (
