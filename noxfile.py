@@ -142,7 +142,7 @@ def publish(session: nox.Session) -> None:
 def rebuild_published_ids(session: nox.Session) -> None:
     """Rebuild the commit in published/image-ids.json and compare with its published IDs."""
     failure = "the published commit rebuilt here does not give the published image IDs"
-    noxglue.conclude(session, published.rebuild_published(), failure)
+    noxglue.conclude(session, published.rebuild_published(noxglue.this_nox()), failure)
 
 
 @nox.session(python=False, tags=["ci"])

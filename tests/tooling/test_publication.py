@@ -198,4 +198,25 @@ def test_a_published_commit_whose_debs_are_gone_everywhere_fails_not_skips(
 
     monkeypatch.setattr(debs, "fetch_locked", gone)
     with pytest.raises(BuildError, match=r"cannot rebuild .*: passwd 1:4\.17 is no longer"):
-        publication.rebuild_published(tmp_path / "worktree")
+        publication.rebuild_published(["nox"], tmp_path / "worktree")
+
+
+def test_the_published_commit_is_rebuilt_by_the_nox_given_with_its_own_noxfile(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The README runs `.venv/bin/nox`, with no nox on PATH: the running one must be used."""
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(publication, "read", lambda: publication.publication(images_json(), ""))
+    monkeypatch.setattr(publication, "pick_builder", lambda name, **_: Buildah())
+    monkeypatch.setattr(publication, "why_incomparable", lambda *args: None)
+    monkeypatch.setattr(publication, "checkout_worktree", lambda *args: None)
+    monkeypatch.setattr(debs, "fetch_locked", lambda worktree: None)
+    monkeypatch.setattr(publication, "run_shown", lambda *args: ran.append(args))
+    monkeypatch.setattr(publication, "rebuilt", lambda published, worktree: published)
+    worktree = tmp_path / "worktree"
+    comparison = publication.rebuild_published(["/venv/python", "-m", "nox"], worktree)
+    assert ran == [
+        ("/venv/python", "-m", "nox", "--noxfile", str(worktree / "noxfile.py"),
+         *publication.rebuild_sessions(publication.publication(images_json(), ""), "buildah"))
+    ]  # fmt: skip
+    assert comparison.passed

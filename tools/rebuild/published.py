@@ -13,7 +13,7 @@ import difflib
 import functools
 import json
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -233,8 +233,9 @@ def explain_from_record(builder: Builder, comparison: Comparison, arch: str) -> 
     return lines
 
 
-def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
-    """Rebuild the published commit from scratch in a worktree, with its own noxfile."""
+def rebuild_published(nox: Sequence[str], worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
+    """Rebuild the published commit from scratch in a worktree, with its own noxfile, by the
+    `nox` command line given (the one running: `nox` need not be on PATH)."""
     published = read()
     builder = pick_builder(published.builder, reproducible=True)
     host_version = functools.partial(capture, builder.name, "--version")
@@ -248,7 +249,7 @@ def rebuild_published(worktree: Path = PUBLISHED_WORKTREE) -> Comparison:
         raise BuildError(f"cannot rebuild {published.commit[:12]}: {gone}") from gone
     # That commit's own noxfile builds it, as a new machine would: stand-ins too.
     noxfile = str(worktree / "noxfile.py")
-    run_shown("nox", "--noxfile", noxfile, *rebuild_sessions(published, builder.name))
+    run_shown(*nox, "--noxfile", noxfile, *rebuild_sessions(published, builder.name))
     comparison = compare_publication(published, rebuilt(published, worktree))
     comparison.notes.insert(0, f"{published.commit[:12]} rebuilt with {builder.name}:")
     if comparison.mismatches:
