@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import fcntl
-import threading
 from pathlib import Path
 
 import pytest
 
+from tooling.makers import second_maker_waits
 from tools import cacheroots
 from tools.cacheroots import COMPLETE, MAKING, is_complete, made_whole, one_maker
 
@@ -62,20 +62,9 @@ def test_a_second_maker_says_it_waits_and_goes_on_when_the_first_is_done(
     tmp_path: Path,
 ) -> None:
     said: list[str] = []
-    entered = threading.Event()
-
-    def second() -> None:
-        with one_maker(tmp_path, lambda: said.append("waiting")):
-            entered.set()
-
-    with (tmp_path / MAKING).open("w") as first:
-        fcntl.flock(first, fcntl.LOCK_EX)
-        waiter = threading.Thread(target=second)
-        waiter.start()
-        assert not entered.wait(0.5), "the second maker did not wait"
-        fcntl.flock(first, fcntl.LOCK_UN)
-    waiter.join(10)
-    assert entered.is_set()
+    second_maker_waits(
+        tmp_path / MAKING, lambda: one_maker(tmp_path, lambda: said.append("waiting"))
+    )
     assert said == ["waiting"]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tooling.makers import second_maker_waits
 from tools.builders.libpod import Buildah
 from tools.images import appimages
 from tools.images import standins as bases
@@ -262,23 +263,7 @@ def test_dropping_members_keeps_the_rest_byte_for_byte(tmp_path: Path) -> None:
 def test_a_second_maker_of_stand_ins_waits_for_the_first(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fcntl
-    import threading
-
     monkeypatch.setattr(bases, "STANDIN_WORKDIR", tmp_path)
     said: list[str] = []
-    entered = threading.Event()
-
-    def second() -> None:
-        with bases.exclusive(said.append):
-            entered.set()
-
-    with (tmp_path / ".making").open("w") as first:
-        fcntl.flock(first, fcntl.LOCK_EX)
-        waiter = threading.Thread(target=second)
-        waiter.start()
-        assert not entered.wait(0.5), "the second maker did not wait"
-        fcntl.flock(first, fcntl.LOCK_UN)
-    waiter.join(10)
-    assert entered.is_set()
+    second_maker_waits(tmp_path / ".making", lambda: bases.exclusive(said.append))
     assert said == ["another session is making the stand-in bases: waiting for it to finish"]
